@@ -1,0 +1,175 @@
+//! The command line, as clap types only: no behaviour lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Every environment a twin of the deployed one: each service's databases at their pinned
+/// versions, with their schema and data, started and torn down as one.
+#[derive(Debug, Parser)]
+#[command(name = "dbtwin", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Machine output on stdout: JSON Lines events then a result object for long commands, one
+    /// JSON document for the others.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colours and progress bars on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The environment to act on: a name, or `auto` to derive it from the git branch or the CI's
+    /// branch variable.
+    #[arg(
+        long = "env",
+        short = 'e',
+        global = true,
+        env = "DBTWIN_ENV",
+        default_value = "default"
+    )]
+    pub env: String,
+    /// The host to publish ports on and connect to (default: 127.0.0.1, or the engine's host when
+    /// DOCKER_HOST is tcp://).
+    #[arg(long, global = true, env = "DBTWIN_HOST")]
+    pub host: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Profile file(s); each later one applies over the earlier ones (after its own `extends`).
+    #[arg(
+        short = 'p',
+        long = "profile",
+        env = "DBTWIN_PROFILE",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub profiles: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start every database of the profile, wait until each answers, and print their URLs.
+    /// Idempotent: a second run reuses what is healthy and starts what is missing.
+    Up(UpArgs),
+    /// Remove an environment: its containers, volumes and network.
+    Down(DownArgs),
+    /// List environments and their databases, with age and health.
+    Ls,
+    /// Print the environment's connection URLs for the application.
+    Env(EnvArgs),
+    /// Run a command with the environment's URLs in its environment.
+    Run(RunArgs),
+    /// Print a database's server log.
+    Logs(LogsArgs),
+    /// Open the database's own client inside its container.
+    Shell(ShellArgs),
+    /// Print the resolved profile after `extends` and overlays.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Replace databases whose engine, version or settings differ from the profile (their data
+    /// is lost).
+    #[arg(long)]
+    pub recreate: bool,
+    /// On failure, leave what this run created in place for debugging.
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// How long each database may take to answer, in seconds.
+    #[arg(long, default_value_t = 180, value_name = "SECONDS")]
+    pub ready_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Remove every dbtwin environment on this engine.
+    #[arg(long)]
+    pub all: bool,
+    /// Keep the data volumes (a later `up` finds the data again).
+    #[arg(long)]
+    pub keep_volumes: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    /// `KEY=value` lines, for `.env` files.
+    Dotenv,
+    /// `export KEY='value'` lines, for `eval "$(dbtwin env --format shell)"`.
+    Shell,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[arg(long, value_enum, default_value_t = EnvFormat::Dotenv)]
+    pub format: EnvFormat,
+    /// Also print the admin URLs (`…_ADMIN_URL`).
+    #[arg(long)]
+    pub admin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Also pass the admin URLs.
+    #[arg(long)]
+    pub admin: bool,
+    /// The command and its arguments.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        required = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// `SERVICE` or `SERVICE.DATABASE`.
+    pub target: String,
+    /// Keep printing new lines.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// `SERVICE` or `SERVICE.DATABASE`.
+    pub target: String,
+    /// Log in as the admin instead of the application's role.
+    #[arg(long)]
+    pub admin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}

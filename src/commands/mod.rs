@@ -1,0 +1,208 @@
+//! One file per subcommand. Commands are thin: they wire the profile, the runtime, the
+//! orchestrator and a reporter together, and print results on stdout. Their errors carry the exit
+//! code (see [`crate::exit`]) and, where the user can act, a hint.
+
+mod config;
+mod down;
+mod env;
+mod logs;
+mod ls;
+mod run;
+mod shell;
+mod up;
+
+use crate::cli::{Cli, Command, Global};
+use crate::environment::{EnvName, EnvNameError};
+use crate::exit;
+use crate::profile::ProfileErrors;
+use crate::provision::{self, ProvisionError, RunningDatabase};
+use crate::report::{Mode, Reporter};
+use crate::runtime::docker::{ConnectOptions, DockerRuntime};
+use crate::runtime::{RuntimeError, RuntimeErrorKind};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("invalid profile:\n{0}")]
+    Profile(#[from] ProfileErrors),
+    #[error(transparent)]
+    EnvName(#[from] EnvNameError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error("{message}")]
+    NotFound {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error("{message}")]
+    Io {
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A child process (`run`) exited with this code; dbtwin exits with it too.
+    #[error("the command exited with code {0}")]
+    Child(i32),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::Profile(_) => exit::PROFILE_INVALID,
+            CommandError::EnvName(_) => exit::USAGE,
+            CommandError::Runtime(e) => runtime_code(e),
+            CommandError::Provision(e) => match e {
+                ProvisionError::Runtime(e) => runtime_code(e),
+                ProvisionError::Conflicts(_) => exit::RUNTIME_FAILED,
+                ProvisionError::Locked { .. } => exit::LOCKED,
+                ProvisionError::NotReady { .. } | ProvisionError::Failed { .. } => exit::NOT_READY,
+                ProvisionError::Interrupted => exit::INTERRUPTED,
+            },
+            CommandError::NotFound { .. } => exit::NOT_FOUND,
+            CommandError::Io { .. } => exit::RUNTIME_FAILED,
+            CommandError::Child(code) => *code,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CommandError::Runtime(e) => e.hint.clone(),
+            CommandError::Provision(e) => e.hint(),
+            CommandError::NotFound { hint, .. } => hint.clone(),
+            CommandError::EnvName(_) => {
+                Some("environment names use lowercase letters, digits, `-` and `_`; or pass `--env auto`".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// The last lines of a failing container's log, printed after the error.
+    pub fn log_tail(&self) -> Option<&str> {
+        match self {
+            CommandError::Provision(e) => e.log_tail(),
+            _ => None,
+        }
+    }
+}
+
+fn runtime_code(e: &RuntimeError) -> i32 {
+    match e.kind {
+        RuntimeErrorKind::Unreachable => exit::ENGINE_UNREACHABLE,
+        _ => exit::RUNTIME_FAILED,
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CommandError> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Up(args) => up::run(g, args).await,
+        Command::Down(args) => down::run(g, args).await,
+        Command::Ls => ls::run(g).await,
+        Command::Env(args) => env::run(g, args).await,
+        Command::Run(args) => run::run(g, args).await,
+        Command::Logs(args) => logs::run(g, args).await,
+        Command::Shell(args) => shell::run(g, args).await,
+        Command::Config(args) => config::run(g, args),
+    }
+}
+
+fn reporter(g: &Global) -> Reporter {
+    Reporter::new(Mode::detect(g.json, g.quiet, g.verbose, g.color))
+}
+
+async fn connect(g: &Global) -> Result<DockerRuntime, CommandError> {
+    Ok(DockerRuntime::connect(&ConnectOptions {
+        docker_host: None,
+        host: g.host.clone(),
+    })
+    .await?)
+}
+
+/// The databases of the chosen environment; an error when it has none.
+async fn environment_databases(
+    rt: &DockerRuntime,
+    env: &EnvName,
+) -> Result<Vec<RunningDatabase>, CommandError> {
+    let dbs = provision::databases(rt, Some(env)).await?;
+    if dbs.is_empty() {
+        return Err(CommandError::NotFound {
+            message: format!("environment `{env}` has no databases on this engine"),
+            hint: Some(
+                "start it with `dbtwin up -p PROFILE`, or list environments with `dbtwin ls`"
+                    .into(),
+            ),
+        });
+    }
+    Ok(dbs)
+}
+
+/// Picks one database by `SERVICE` (when it has only one) or `SERVICE.DATABASE`.
+fn select<'a>(
+    dbs: &'a [RunningDatabase],
+    target: &str,
+    env: &EnvName,
+) -> Result<&'a RunningDatabase, CommandError> {
+    let (service, database) = match target.split_once('.') {
+        Some((s, d)) => (s, Some(d)),
+        None => (target, None),
+    };
+    let matching: Vec<&RunningDatabase> = dbs
+        .iter()
+        .filter(|d| d.db.service == service && database.is_none_or(|name| d.db.database == name))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => Err(CommandError::NotFound {
+            message: format!("no database `{target}` in environment `{env}`"),
+            hint: Some(format!(
+                "databases: {}",
+                dbs.iter()
+                    .map(|d| d.db.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }),
+        several => Err(CommandError::NotFound {
+            message: format!("service `{service}` has several databases"),
+            hint: Some(format!(
+                "name one: {}",
+                several
+                    .iter()
+                    .map(|d| d.db.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }),
+    }
+}
+
+/// The variable name of a database's URL: `ACCOUNTS_MAIN_URL`.
+pub fn url_variable(service: &str, database: &str, suffix: &str) -> String {
+    format!("{service}_{database}_{suffix}")
+        .to_ascii_uppercase()
+        .replace('-', "_")
+}
+
+/// The URLs of an environment as variables, in a stable order.
+fn url_variables(env: &EnvName, dbs: &[RunningDatabase], admin: bool) -> Vec<(String, String)> {
+    let mut vars = vec![("DBTWIN_ENV".to_string(), env.to_string())];
+    for d in dbs {
+        let (Some(kind), Some(at), Some(creds)) = (d.engine, &d.endpoint, &d.credentials) else {
+            continue;
+        };
+        vars.push((
+            url_variable(&d.db.service, &d.db.database, "URL"),
+            crate::engine::app_url(kind, at, creds),
+        ));
+        if admin {
+            vars.push((
+                url_variable(&d.db.service, &d.db.database, "ADMIN_URL"),
+                crate::engine::admin_url(kind, at, creds),
+            ));
+        }
+    }
+    vars
+}

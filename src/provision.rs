@@ -1,0 +1,1066 @@
+//! The orchestrator of `up` and `down`: decide per database what to do (create, start, reuse,
+//! recreate), get the images, take the environment lock, start everything in parallel, wait until
+//! each server truly answers, give the application its role, and on any failure or interruption
+//! remove exactly what this run created.
+//!
+//! What a run created is found by label (`dbtwin.run`), not remembered in memory, so even an object
+//! whose creation raced with a failure is swept up.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::engine::{self, Credentials, Endpoint, ProbeError};
+use crate::environment::EnvName;
+use crate::event::{Action, DbRef, Event, Events, PlannedAction};
+use crate::profile::{Database, EngineKind, Profile, Storage};
+use crate::runtime::{
+    ContainerInfo, ContainerSpec, ContainerState, DataMount, LabelFilter, ObjectInfo, Runtime,
+    RuntimeError, RuntimeErrorKind, labels,
+};
+
+/// How many lines of a failing container's log an error shows.
+pub const LOG_TAIL_LINES: usize = 30;
+
+/// Options of `up`.
+#[derive(Clone, Debug)]
+pub struct UpOptions {
+    pub env: EnvName,
+    /// Replace containers that differ from the profile instead of refusing.
+    pub recreate: bool,
+    /// Leave what a failed run created, for debugging.
+    pub keep_on_failure: bool,
+    /// How long each database may take to answer.
+    pub ready_timeout: Duration,
+}
+
+/// A cancellation flag shared by every task of a run: set by Ctrl-C, or by the first task that
+/// fails, so the others stop at their next step instead of being dropped mid-request.
+#[derive(Clone, Debug)]
+pub struct Cancel(Arc<watch::Sender<bool>>);
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Cancel(Arc::new(watch::channel(false).0))
+    }
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the flag is set.
+    pub async fn cancelled(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Sleeps, returning early (with `false`) when cancelled.
+    async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => true,
+            _ = self.cancelled() => false,
+        }
+    }
+}
+
+/// Why `up` (or `down`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("{} database(s) differ from the profile:\n{}", .0.len(), .0.join("\n"))]
+    Conflicts(Vec<String>),
+    #[error("environment `{env}` is being changed by another dbtwin ({owner})")]
+    Locked { env: String, owner: String },
+    #[error("{db} did not become ready: {reason}")]
+    NotReady {
+        db: DbRef,
+        reason: String,
+        log_tail: String,
+    },
+    #[error("{db}: {message}")]
+    Failed {
+        db: DbRef,
+        message: String,
+        log_tail: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl ProvisionError {
+    /// The last lines of the failing container's log, when a container failed.
+    pub fn log_tail(&self) -> Option<&str> {
+        match self {
+            ProvisionError::NotReady { log_tail, .. } | ProvisionError::Failed { log_tail, .. } => {
+                Some(log_tail.as_str()).filter(|t| !t.trim().is_empty())
+            }
+            _ => None,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProvisionError::Runtime(e) => e.hint.clone(),
+            ProvisionError::Conflicts(_) => Some(
+                "run `dbtwin up --recreate` to replace them (their data is lost), or `dbtwin down` first"
+                    .into(),
+            ),
+            ProvisionError::Locked { env, .. } => Some(format!(
+                "wait for it to finish; if no dbtwin is running, `dbtwin down --env {env}` clears the lock"
+            )),
+            ProvisionError::NotReady { .. } => Some(
+                "the log above says why; `--ready-timeout` gives a slow machine more time, \
+                 `--keep-on-failure` keeps the container to inspect"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// One database after `up`: where it answers and how to log in.
+#[derive(Clone, Debug)]
+pub struct ReadyDatabase {
+    pub db: DbRef,
+    pub engine: EngineKind,
+    pub pinned: String,
+    pub server_version: String,
+    pub action: Action,
+    pub container: String,
+    pub endpoint: Endpoint,
+    pub credentials: Credentials,
+}
+
+#[derive(Clone, Debug)]
+pub struct UpOutcome {
+    pub env: EnvName,
+    pub network: String,
+    pub databases: Vec<ReadyDatabase>,
+}
+
+/// What `up` will do for one database, decided before anything changes.
+struct Step<'p> {
+    db: DbRef,
+    config: &'p Database,
+    image: String,
+    spec_hash: String,
+    action: Action,
+    existing: Option<ContainerInfo>,
+}
+
+/// The image a database runs: the profile's `image`, else the `images` map, else the official
+/// image (behind the `registry` prefix when one is set).
+pub fn image_for(profile: &Profile, db: &Database) -> String {
+    if let Some(image) = &db.image {
+        return image.clone();
+    }
+    if let Some(image) = profile
+        .images
+        .get(&db.engine)
+        .and_then(|m| m.get(db.version.as_str()))
+    {
+        return image.clone();
+    }
+    let official = engine::official_image(db.engine, &db.version);
+    match &profile.registry {
+        Some(prefix) => format!("{}/{official}", prefix.trim_end_matches('/')),
+        None => official,
+    }
+}
+
+/// A hash of everything that would change the container. Secrets are left out (the password of a
+/// running database is kept, not regenerated), so the hash is stable across runs.
+pub fn spec_hash(db: &Database, image: &str) -> String {
+    let placeholder = Credentials {
+        admin_user: engine::admin_user(db.engine).into(),
+        admin_password: "*".into(),
+        app_user: db.role.name.clone(),
+        app_password: "*".into(),
+        database: db.name.clone(),
+    };
+    let mut h = Sha256::new();
+    let mut field = |k: &str, v: &str| {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    };
+    field("engine", db.engine.as_str());
+    field("version", db.version.as_str());
+    field("image", image);
+    for arg in engine::server_args(db.engine, db, &placeholder) {
+        field("arg", &arg);
+    }
+    field("storage", &format!("{:?}", db.storage));
+    field(
+        "memory",
+        &format!("{:?}", db.memory.as_ref().map(|m| m.bytes())),
+    );
+    field("port", &format!("{:?}", db.port));
+    field("database", &db.name);
+    field("role", &format!("{}:{:?}", db.role.name, db.role.grants));
+    for ext in &db.extensions {
+        field("extension", ext);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn run_id() -> String {
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_le_bytes());
+    h.update(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+            .to_le_bytes(),
+    );
+    h.update(engine::generate_password().as_bytes());
+    h.finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn base_labels(env: &EnvName, kind: &str, run: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (labels::ENV.to_string(), env.to_string()),
+        (labels::KIND.to_string(), kind.to_string()),
+        (labels::RUN.to_string(), run.to_string()),
+        (labels::CREATED_AT.to_string(), now_secs().to_string()),
+    ])
+}
+
+fn env_filter(env: &EnvName) -> LabelFilter {
+    LabelFilter::default().eq(labels::ENV, env.as_str())
+}
+
+/// Brings an environment up, or reconciles it with the profile when it exists.
+pub async fn up<R: Runtime>(
+    rt: &R,
+    profile: &Profile,
+    opts: &UpOptions,
+    events: &Events,
+    cancel: &Cancel,
+) -> Result<UpOutcome, ProvisionError> {
+    let run = run_id();
+    let images: Vec<String> = {
+        let mut v: Vec<String> = profile
+            .databases()
+            .map(|(_, _, db)| image_for(profile, db))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    ensure_images(rt, &images, events, cancel).await?;
+    if cancel.is_cancelled() {
+        return Err(ProvisionError::Interrupted);
+    }
+
+    let lock_image = images.first().cloned().unwrap_or_default();
+    let lock = acquire_lock(rt, &opts.env, &lock_image, &run, events).await?;
+    let result = reconcile(rt, profile, opts, events, cancel, &run).await;
+    let result = match result {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            if !opts.keep_on_failure {
+                let reason = match &e {
+                    ProvisionError::Interrupted => "interrupted".to_string(),
+                    other => other.to_string(),
+                };
+                events.emit(Event::TearingDown { reason });
+                // Teardown errors must not hide the failure that caused them; they are reported
+                // as warnings and the sweep goes on.
+                if let Err(te) = remove_matching(
+                    rt,
+                    &env_filter(&opts.env).eq(labels::RUN, &run),
+                    false,
+                    events,
+                )
+                .await
+                {
+                    events.emit(Event::Warning {
+                        db: None,
+                        message: format!("teardown incomplete: {te}"),
+                    });
+                }
+            }
+            Err(e)
+        }
+    };
+    if let Err(e) = rt.remove_container(&lock).await {
+        events.emit(Event::Warning {
+            db: None,
+            message: format!("could not release the lock: {e}"),
+        });
+    }
+    result
+}
+
+async fn ensure_images<R: Runtime>(
+    rt: &R,
+    images: &[String],
+    events: &Events,
+    cancel: &Cancel,
+) -> Result<(), ProvisionError> {
+    let pulls = images.iter().map(|image| async move {
+        if rt.image_exists(image).await? {
+            events.emit(Event::ImagePresent {
+                image: image.clone(),
+            });
+            return Ok::<(), ProvisionError>(());
+        }
+        if cancel.is_cancelled() {
+            return Err(ProvisionError::Interrupted);
+        }
+        events.emit(Event::ImagePullStarted {
+            image: image.clone(),
+        });
+        let progress_events = events.clone();
+        let progress = move |p: crate::runtime::PullProgress| {
+            progress_events.emit(Event::ImagePullProgress {
+                image: p.image,
+                current: p.current,
+                total: p.total,
+            });
+        };
+        tokio::select! {
+            r = rt.pull_image(image, &progress) => r?,
+            _ = cancel.cancelled() => return Err(ProvisionError::Interrupted),
+        }
+        events.emit(Event::ImagePulled {
+            image: image.clone(),
+        });
+        Ok(())
+    });
+    let results = futures_util::future::join_all(pulls).await;
+    results
+        .into_iter()
+        .collect::<Result<Vec<()>, _>>()
+        .map(|_| ())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// Whether the process that holds a lock is gone: only decidable when it ran on this host.
+fn owner_is_gone(owner: &str) -> bool {
+    let Some((host, pid)) = owner.rsplit_once(':') else {
+        return false;
+    };
+    host == hostname()
+        && pid
+            .parse::<u32>()
+            .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Takes the environment lock: a container that is never started, whose name is unique per
+/// engine, so creating it is atomic even for two machines sharing one engine. Returns its id.
+async fn acquire_lock<R: Runtime>(
+    rt: &R,
+    env: &EnvName,
+    image: &str,
+    run: &str,
+    events: &Events,
+) -> Result<String, ProvisionError> {
+    let name = labels::lock_name(env.as_str());
+    let owner = format!("{}:{}", hostname(), std::process::id());
+    let mut lock_labels = base_labels(env, labels::KIND_LOCK, run);
+    lock_labels.insert(labels::LOCK_OWNER.to_string(), owner);
+    let spec = ContainerSpec {
+        name: name.clone(),
+        image: image.to_string(),
+        env: vec![],
+        cmd: vec![],
+        labels: lock_labels,
+        container_port: 1,
+        host_port: None,
+        host_ip: rt.publish_ip().to_string(),
+        network: "none".to_string(),
+        network_alias: "lock".to_string(),
+        data: DataMount::Tmpfs {
+            target: "/dbtwin-lock".to_string(),
+        },
+        memory: None,
+    };
+    for _ in 0..2 {
+        match rt.create_container(&spec).await {
+            Ok(id) => {
+                events.emit(Event::LockAcquired {
+                    env: env.to_string(),
+                });
+                return Ok(id);
+            }
+            Err(e) if e.kind == RuntimeErrorKind::Conflict => {
+                let holder = rt.inspect_container(&name).await?;
+                let holder_owner = holder
+                    .as_ref()
+                    .and_then(|h| h.label(labels::LOCK_OWNER))
+                    .unwrap_or("unknown")
+                    .to_string();
+                if holder.is_some() && !owner_is_gone(&holder_owner) {
+                    return Err(ProvisionError::Locked {
+                        env: env.to_string(),
+                        owner: holder_owner,
+                    });
+                }
+                // The holder died without releasing it (killed, machine crash): take it over.
+                rt.remove_container(&name).await?;
+                events.emit(Event::LockTakenOver {
+                    env: env.to_string(),
+                    owner: holder_owner,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ProvisionError::Locked {
+        env: env.to_string(),
+        owner: "unknown".into(),
+    })
+}
+
+/// Decides every database's action, refusing before any change when a container differs from
+/// the profile and `--recreate` was not given.
+async fn plan<'p, R: Runtime>(
+    rt: &R,
+    profile: &'p Profile,
+    opts: &UpOptions,
+) -> Result<Vec<Step<'p>>, ProvisionError> {
+    let existing = rt
+        .list_containers(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE))
+        .await?;
+    let mut by_name: BTreeMap<String, ContainerInfo> =
+        existing.into_iter().map(|c| (c.name.clone(), c)).collect();
+    let mut steps = Vec::new();
+    let mut conflicts = Vec::new();
+    for (service, name, config) in profile.databases() {
+        let db = DbRef::new(service.as_str(), name.as_str());
+        let image = image_for(profile, config);
+        let spec_hash = spec_hash(config, &image);
+        let container = labels::container_name(opts.env.as_str(), service.as_str(), name.as_str());
+        let existing = by_name.remove(&container);
+        let action = match &existing {
+            None => Action::Create,
+            Some(c) if c.label(labels::SPEC) == Some(spec_hash.as_str()) => {
+                if c.state.is_running() {
+                    Action::Reuse
+                } else {
+                    Action::Start
+                }
+            }
+            Some(c) => {
+                if opts.recreate {
+                    Action::Recreate
+                } else {
+                    conflicts.push(describe_difference(&db, c, config, &image));
+                    Action::Reuse
+                }
+            }
+        };
+        steps.push(Step {
+            db,
+            config,
+            image,
+            spec_hash,
+            action,
+            existing,
+        });
+    }
+    if !conflicts.is_empty() {
+        return Err(ProvisionError::Conflicts(conflicts));
+    }
+    Ok(steps)
+}
+
+fn describe_difference(db: &DbRef, c: &ContainerInfo, config: &Database, image: &str) -> String {
+    let mut what = Vec::new();
+    let have = |k| c.label(k).unwrap_or("?").to_string();
+    if have(labels::ENGINE) != config.engine.as_str() {
+        what.push(format!(
+            "engine {} → {}",
+            have(labels::ENGINE),
+            config.engine
+        ));
+    }
+    if have(labels::VERSION) != config.version.as_str() {
+        what.push(format!(
+            "version {} → {}",
+            have(labels::VERSION),
+            config.version.as_str()
+        ));
+    }
+    if c.image != image {
+        what.push(format!("image {} → {image}", c.image));
+    }
+    if what.is_empty() {
+        what.push("settings changed (arguments, storage, memory, port or role)".to_string());
+    }
+    format!("  {db}: {}", what.join(", "))
+}
+
+async fn reconcile<R: Runtime>(
+    rt: &R,
+    profile: &Profile,
+    opts: &UpOptions,
+    events: &Events,
+    cancel: &Cancel,
+    run: &str,
+) -> Result<UpOutcome, ProvisionError> {
+    let steps = plan(rt, profile, opts).await?;
+    events.emit(Event::Plan {
+        env: opts.env.to_string(),
+        actions: steps
+            .iter()
+            .map(|s| PlannedAction {
+                db: s.db.clone(),
+                action: s.action,
+            })
+            .collect(),
+    });
+
+    let network = labels::network_name(opts.env.as_str());
+    let networks = rt
+        .list_networks(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_NETWORK))
+        .await?;
+    if !networks.iter().any(|n| n.name == network) {
+        rt.create_network(&network, &base_labels(&opts.env, labels::KIND_NETWORK, run))
+            .await?;
+        events.emit(Event::NetworkCreated {
+            name: network.clone(),
+        });
+    }
+
+    // Every database in parallel; the first failure cancels the rest at their next step (the
+    // shared flag is the same one Ctrl-C sets), and all tasks are awaited, never dropped
+    // mid-request, before teardown starts.
+    let network_name = network.as_str();
+    let tasks = steps.iter().map(|step| async move {
+        let r = bring_up(rt, profile, opts, step, network_name, run, events, cancel).await;
+        if r.is_err() {
+            cancel.cancel();
+        }
+        r
+    });
+    let results = futures_util::future::join_all(tasks).await;
+    let mut databases = Vec::new();
+    let mut first_error = None;
+    for r in results {
+        match r {
+            Ok(db) => databases.push(db),
+            // An interruption caused by another task's failure is not the story; the failure is.
+            Err(ProvisionError::Interrupted) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    if databases.len() != steps.len() {
+        return Err(ProvisionError::Interrupted);
+    }
+    Ok(UpOutcome {
+        env: opts.env.clone(),
+        network,
+        databases,
+    })
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+async fn bring_up<R: Runtime>(
+    rt: &R,
+    profile: &Profile,
+    opts: &UpOptions,
+    step: &Step<'_>,
+    network: &str,
+    run: &str,
+    events: &Events,
+    cancel: &Cancel,
+) -> Result<ReadyDatabase, ProvisionError> {
+    let config = step.config;
+    let kind = config.engine;
+    let env = opts.env.as_str();
+    let container_name = labels::container_name(env, &step.db.service, &step.db.database);
+    let fail = |message: String, source: Option<RuntimeError>| ProvisionError::Failed {
+        db: step.db.clone(),
+        message,
+        log_tail: String::new(),
+        source: source.map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+    };
+
+    let (container_id, credentials) = match step.action {
+        Action::Reuse | Action::Start => {
+            let c = step
+                .existing
+                .as_ref()
+                .expect("reuse and start have a container");
+            let creds = engine::credentials_from_env(kind, &c.env).ok_or_else(|| {
+                fail(
+                    format!(
+                        "container {} lacks dbtwin's credentials; recreate it with --recreate",
+                        c.name
+                    ),
+                    None,
+                )
+            })?;
+            if step.action == Action::Start {
+                rt.start_container(&c.id)
+                    .await
+                    .map_err(|e| fail(format!("failed to start {}", c.name), Some(e)))?;
+            }
+            (c.id.clone(), creds)
+        }
+        Action::Create | Action::Recreate => {
+            let mut keep_port = None;
+            if let Some(old) = &step.existing {
+                // A recreated database keeps its engine-chosen port, so URLs stay valid.
+                keep_port = old.ports.get(&engine::container_port(kind)).copied();
+                rt.remove_container(&old.id).await?;
+                rt.remove_volume(&labels::volume_name(
+                    env,
+                    &step.db.service,
+                    &step.db.database,
+                ))
+                .await?;
+            }
+            let id = create(rt, profile, opts, step, network, run, keep_port).await?;
+            let info = rt
+                .inspect_container(&id)
+                .await?
+                .ok_or_else(|| fail("container vanished".into(), None))?;
+            let creds =
+                engine::credentials_from_env(kind, &info.env).expect("dbtwin set the credentials");
+            events.emit(Event::DatabaseCreated {
+                db: step.db.clone(),
+                container: container_name.clone(),
+            });
+            rt.start_container(&id)
+                .await
+                .map_err(|e| fail(format!("failed to start {container_name}"), Some(e)))?;
+            (id, creds)
+        }
+    };
+
+    let info = rt
+        .inspect_container(&container_id)
+        .await?
+        .ok_or_else(|| fail(format!("container {container_name} vanished"), None))?;
+    let port = *info
+        .ports
+        .get(&engine::container_port(kind))
+        .ok_or_else(|| {
+            fail(
+                format!(
+                    "container {container_name} publishes no port for {}",
+                    engine::container_port(kind)
+                ),
+                None,
+            )
+        })?;
+    if step.action != Action::Reuse {
+        events.emit(Event::DatabaseStarted {
+            db: step.db.clone(),
+            port,
+        });
+    }
+    let endpoint = Endpoint {
+        host: rt.connect_host().to_string(),
+        port,
+    };
+
+    let started = Instant::now();
+    let server_version = wait_ready(
+        rt,
+        &step.db,
+        kind,
+        &container_id,
+        &endpoint,
+        &credentials,
+        opts.ready_timeout,
+        events,
+        cancel,
+    )
+    .await?;
+    events.emit(Event::DatabaseReady {
+        db: step.db.clone(),
+        engine: kind.to_string(),
+        pinned: config.version.as_str().to_string(),
+        server_version: server_version.clone(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    });
+    if !config.version.matches(&server_version) {
+        events.emit(Event::Warning {
+            db: Some(step.db.clone()),
+            message: format!(
+                "pinned version {} but the server reports {server_version}",
+                config.version.as_str()
+            ),
+        });
+    }
+
+    if matches!(step.action, Action::Create | Action::Recreate) {
+        engine::configure(kind, &endpoint, &credentials, config)
+            .await
+            .map_err(|e| ProvisionError::Failed {
+                db: step.db.clone(),
+                message: "failed to set up the application role".to_string(),
+                log_tail: String::new(),
+                source: Some(Box::new(e)),
+            })?;
+        events.emit(Event::DatabaseConfigured {
+            db: step.db.clone(),
+            role: credentials.app_user.clone(),
+            extensions: config.extensions.clone(),
+        });
+    }
+
+    Ok(ReadyDatabase {
+        db: step.db.clone(),
+        engine: kind,
+        pinned: config.version.as_str().to_string(),
+        server_version,
+        action: step.action,
+        container: container_name,
+        endpoint,
+        credentials,
+    })
+}
+
+async fn create<R: Runtime>(
+    rt: &R,
+    profile: &Profile,
+    opts: &UpOptions,
+    step: &Step<'_>,
+    network: &str,
+    run: &str,
+    keep_port: Option<u16>,
+) -> Result<String, ProvisionError> {
+    let config = step.config;
+    let kind = config.engine;
+    let env = opts.env.as_str();
+    let (service, database) = (step.db.service.as_str(), step.db.database.as_str());
+    let volume = labels::volume_name(env, service, database);
+
+    let mut object_labels = base_labels(&opts.env, labels::KIND_DATABASE, run);
+    object_labels.extend([
+        (labels::SERVICE.to_string(), service.to_string()),
+        (labels::DATABASE.to_string(), database.to_string()),
+        (labels::ENGINE.to_string(), kind.to_string()),
+        (
+            labels::VERSION.to_string(),
+            config.version.as_str().to_string(),
+        ),
+        (
+            labels::PROFILE.to_string(),
+            profile.name.as_str().to_string(),
+        ),
+        (labels::DB_NAME.to_string(), config.name.clone()),
+        (labels::APP_USER.to_string(), config.role.name.clone()),
+    ]);
+
+    // A volume kept by `down --keep-volumes` holds a data directory initialised with the old
+    // passwords; the new container must use them, so they travel with the volume.
+    let mut credentials = engine::new_credentials(kind, config);
+    let data = match config.storage {
+        Storage::Tmpfs => DataMount::Tmpfs {
+            target: engine::data_dir(kind, &config.version).to_string(),
+        },
+        Storage::Volume => {
+            let existing = rt
+                .list_volumes(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_VOLUME))
+                .await?;
+            match existing.iter().find(|v| v.name == volume) {
+                Some(v) => {
+                    if let Some(kept) = credentials_from_volume(kind, v) {
+                        credentials = kept;
+                    }
+                }
+                None => {
+                    let mut volume_labels = object_labels.clone();
+                    volume_labels.insert(labels::KIND.to_string(), labels::KIND_VOLUME.to_string());
+                    volume_labels.extend(volume_secret_labels(&credentials));
+                    rt.create_volume(&volume, &volume_labels).await?;
+                }
+            }
+            DataMount::Volume {
+                name: volume,
+                target: engine::data_dir(kind, &config.version).to_string(),
+            }
+        }
+    };
+    object_labels.insert(labels::SPEC.to_string(), step.spec_hash.clone());
+
+    let spec = ContainerSpec {
+        name: labels::container_name(env, service, database),
+        image: step.image.clone(),
+        env: engine::container_env(kind, &credentials),
+        cmd: engine::server_args(kind, config, &credentials),
+        labels: object_labels,
+        container_port: engine::container_port(kind),
+        host_port: config.port.or(keep_port),
+        host_ip: rt.publish_ip().to_string(),
+        network: network.to_string(),
+        network_alias: format!("{service}.{database}"),
+        data,
+        memory: config.memory.as_ref().map(|m| m.bytes()),
+    };
+    Ok(rt.create_container(&spec).await?)
+}
+
+const VOLUME_ADMIN_PASSWORD: &str = "dbtwin.admin-password";
+const VOLUME_APP_PASSWORD: &str = "dbtwin.app-password";
+
+fn volume_secret_labels(c: &Credentials) -> [(String, String); 2] {
+    [
+        (VOLUME_ADMIN_PASSWORD.to_string(), c.admin_password.clone()),
+        (VOLUME_APP_PASSWORD.to_string(), c.app_password.clone()),
+    ]
+}
+
+fn credentials_from_volume(kind: EngineKind, v: &ObjectInfo) -> Option<Credentials> {
+    Some(Credentials {
+        admin_user: engine::admin_user(kind).to_string(),
+        admin_password: v.labels.get(VOLUME_ADMIN_PASSWORD)?.clone(),
+        app_user: v.labels.get(labels::APP_USER)?.clone(),
+        app_password: v.labels.get(VOLUME_APP_PASSWORD)?.clone(),
+        database: match kind {
+            EngineKind::Redis => "0".to_string(),
+            _ => v.labels.get(labels::DB_NAME)?.clone(),
+        },
+    })
+}
+
+/// Probes until the server answers a real query, with backoff, until the deadline. Stops early
+/// when the container exits (no point waiting for a crashed server) or the run is cancelled.
+#[expect(clippy::too_many_arguments, reason = "all needed, one call site")]
+async fn wait_ready<R: Runtime>(
+    rt: &R,
+    db: &DbRef,
+    kind: EngineKind,
+    container: &str,
+    at: &Endpoint,
+    creds: &Credentials,
+    timeout: Duration,
+    events: &Events,
+    cancel: &Cancel,
+) -> Result<String, ProvisionError> {
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 0u32;
+    let not_ready = |reason: String, log_tail: String| ProvisionError::NotReady {
+        db: db.clone(),
+        reason,
+        log_tail,
+    };
+    loop {
+        if cancel.is_cancelled() {
+            return Err(ProvisionError::Interrupted);
+        }
+        attempt += 1;
+        let last: ProbeError = match engine::probe(kind, at, creds).await {
+            Ok(version) => return Ok(version),
+            Err(e) if !e.retryable => {
+                let tail = rt
+                    .logs_tail(container, LOG_TAIL_LINES)
+                    .await
+                    .unwrap_or_default();
+                return Err(not_ready(e.message, tail));
+            }
+            Err(e) => e,
+        };
+        match rt.inspect_container(container).await?.map(|c| c.state) {
+            Some(ContainerState::Running) => {}
+            Some(state) => {
+                let tail = rt
+                    .logs_tail(container, LOG_TAIL_LINES)
+                    .await
+                    .unwrap_or_default();
+                return Err(not_ready(
+                    format!("the container stopped: {}", state.label()),
+                    tail,
+                ));
+            }
+            None => return Err(not_ready("the container was removed".into(), String::new())),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let tail = rt
+                .logs_tail(container, LOG_TAIL_LINES)
+                .await
+                .unwrap_or_default();
+            return Err(not_ready(
+                format!(
+                    "no answer within {}s (last error: {})",
+                    timeout.as_secs(),
+                    last.message
+                ),
+                tail,
+            ));
+        }
+        events.emit(Event::DatabaseWaiting {
+            db: db.clone(),
+            attempt,
+            reason: last.message,
+        });
+        if !cancel.sleep(delay.min(deadline - now)).await {
+            return Err(ProvisionError::Interrupted);
+        }
+        delay = (delay * 3 / 2).min(Duration::from_secs(1));
+    }
+}
+
+/// Removes every container, then volume (unless kept), then network matching the filter.
+pub async fn remove_matching<R: Runtime>(
+    rt: &R,
+    filter: &LabelFilter,
+    keep_volumes: bool,
+    events: &Events,
+) -> Result<Removed, RuntimeError> {
+    let mut removed = Removed::default();
+    let containers = rt.list_containers(filter).await?;
+    let results =
+        futures_util::future::join_all(containers.iter().map(|c| rt.remove_container(&c.id))).await;
+    for (c, r) in containers.iter().zip(results) {
+        r?;
+        events.emit(Event::Removed {
+            kind: "container".into(),
+            name: c.name.clone(),
+        });
+        removed.containers.push(c.name.clone());
+    }
+    if !keep_volumes {
+        for v in rt.list_volumes(filter).await? {
+            rt.remove_volume(&v.name).await?;
+            events.emit(Event::Removed {
+                kind: "volume".into(),
+                name: v.name.clone(),
+            });
+            removed.volumes.push(v.name);
+        }
+    }
+    for n in rt.list_networks(filter).await? {
+        rt.remove_network(&n.name).await?;
+        events.emit(Event::Removed {
+            kind: "network".into(),
+            name: n.name.clone(),
+        });
+        removed.networks.push(n.name);
+    }
+    Ok(removed)
+}
+
+/// What `down` removed.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Removed {
+    pub containers: Vec<String>,
+    pub volumes: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+/// Removes an environment (or, with `None`, every environment) and everything it holds.
+pub async fn down<R: Runtime>(
+    rt: &R,
+    env: Option<&EnvName>,
+    keep_volumes: bool,
+    events: &Events,
+) -> Result<Removed, RuntimeError> {
+    let filter = match env {
+        Some(env) => env_filter(env),
+        None => LabelFilter::default().has(labels::ENV),
+    };
+    remove_matching(rt, &filter, keep_volumes, events).await
+}
+
+/// A database container of some environment, read back from the engine.
+#[derive(Clone, Debug)]
+pub struct RunningDatabase {
+    pub env: String,
+    pub db: DbRef,
+    pub engine: Option<EngineKind>,
+    pub version: String,
+    pub profile: String,
+    pub container: String,
+    pub state: ContainerState,
+    pub created_at: Option<SystemTime>,
+    pub endpoint: Option<Endpoint>,
+    pub credentials: Option<Credentials>,
+}
+
+/// Every database container of an environment (or of all, with `None`), sorted by environment,
+/// service and database.
+pub async fn databases<R: Runtime>(
+    rt: &R,
+    env: Option<&EnvName>,
+) -> Result<Vec<RunningDatabase>, RuntimeError> {
+    let mut filter = LabelFilter::default().eq(labels::KIND, labels::KIND_DATABASE);
+    filter = match env {
+        Some(env) => filter.eq(labels::ENV, env.as_str()),
+        None => filter.has(labels::ENV),
+    };
+    let mut out: Vec<RunningDatabase> = rt
+        .list_containers(&filter)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let engine: Option<EngineKind> = c.label(labels::ENGINE).and_then(|e| e.parse().ok());
+            let endpoint = engine
+                .and_then(|k| c.ports.get(&engine::container_port(k)))
+                .map(|p| Endpoint {
+                    host: rt.connect_host().to_string(),
+                    port: *p,
+                });
+            RunningDatabase {
+                env: c.label(labels::ENV).unwrap_or_default().to_string(),
+                db: DbRef::new(
+                    c.label(labels::SERVICE).unwrap_or("?"),
+                    c.label(labels::DATABASE).unwrap_or("?"),
+                ),
+                engine,
+                version: c.label(labels::VERSION).unwrap_or("?").to_string(),
+                profile: c.label(labels::PROFILE).unwrap_or("?").to_string(),
+                created_at: crate::runtime::created_at(&c),
+                credentials: engine.and_then(|k| engine::credentials_from_env(k, &c.env)),
+                container: c.name,
+                state: c.state,
+                endpoint,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.env, &a.db).cmp(&(&b.env, &b.db)));
+    Ok(out)
+}

@@ -1,0 +1,230 @@
+//! The human reporter: on a terminal, a live line per database and a bar per image pull; in CI or
+//! a pipe, plain lines. Everything goes to stderr; stdout is for results.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::event::{Action, Event};
+
+pub(super) struct Human {
+    bars: Option<Bars>,
+    verbose: u8,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    lines: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:<24} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn pull_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} pull {prefix:<24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
+/// Prints warnings only.
+pub(super) fn quiet(e: &Event) {
+    if let Event::Warning { db, message } = e {
+        match db {
+            Some(db) => eprintln!("warning: {db}: {message}"),
+            None => eprintln!("warning: {message}"),
+        }
+    }
+}
+
+impl Human {
+    pub(super) fn new(bars: bool, verbose: u8) -> Self {
+        let bars = bars.then(|| Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            lines: Mutex::new(BTreeMap::new()),
+        });
+        Human { bars, verbose }
+    }
+
+    pub(super) fn finish(&self) {
+        if let Some(b) = &self.bars {
+            for (_, bar) in std::mem::take(&mut *b.lines.lock().expect("reporter lock")) {
+                if !bar.is_finished() {
+                    bar.finish();
+                }
+            }
+            let _ = b.multi.clear();
+        }
+    }
+
+    fn println(&self, line: String) {
+        match &self.bars {
+            Some(b) => {
+                let _ = b.multi.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// The live line for a key (a database or an image), made on first use.
+    fn line(&self, key: &str, style: ProgressStyle) -> Option<ProgressBar> {
+        let b = self.bars.as_ref()?;
+        let mut lines = b.lines.lock().expect("reporter lock");
+        let bar = lines.entry(key.to_string()).or_insert_with(|| {
+            let bar = b.multi.add(ProgressBar::new_spinner().with_style(style));
+            bar.set_prefix(key.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Some(bar.clone())
+    }
+
+    pub(super) fn event(&self, e: &Event) {
+        match e {
+            Event::Plan { env, actions } => {
+                let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+                for a in actions {
+                    *counts.entry(a.action.as_str()).or_default() += 1;
+                }
+                let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                self.println(format!(
+                    "environment {env}: {} database(s): {}",
+                    actions.len(),
+                    summary.join(", ")
+                ));
+                for a in actions {
+                    if let Some(bar) = self.line(&a.db.to_string(), spinner_style()) {
+                        bar.set_message(match a.action {
+                            Action::Reuse => "checking",
+                            _ => "starting",
+                        });
+                    }
+                }
+            }
+            Event::ImagePresent { image } => {
+                if self.verbose > 0 {
+                    self.println(format!("image {image} present"));
+                }
+            }
+            Event::ImagePullStarted { image } => {
+                match self.line(&format!("image:{image}"), pull_style()) {
+                    Some(bar) => bar.set_prefix(image.clone()),
+                    None => self.println(format!("pulling {image}")),
+                }
+            }
+            Event::ImagePullProgress {
+                image,
+                current,
+                total,
+            } => {
+                if let Some(bar) = self.line(&format!("image:{image}"), pull_style()) {
+                    bar.set_length(*total);
+                    bar.set_position(*current);
+                }
+            }
+            Event::ImagePulled { image } => {
+                match self.line(&format!("image:{image}"), pull_style()) {
+                    Some(bar) => bar.finish_with_message("pulled"),
+                    None => self.println(format!("pulled {image}")),
+                }
+            }
+            Event::NetworkCreated { name } => {
+                if self.verbose > 0 {
+                    self.println(format!("network {name} created"));
+                }
+            }
+            Event::LockAcquired { env } => {
+                if self.verbose > 1 {
+                    self.println(format!("lock on {env} taken"));
+                }
+            }
+            Event::LockTakenOver { env, owner } => self.println(format!(
+                "took over the stale lock of {env} (held by {owner}, no longer running)"
+            )),
+            Event::DatabaseCreated { db, container } => {
+                match self.line(&db.to_string(), spinner_style()) {
+                    Some(bar) => bar.set_message(format!("created {container}")),
+                    None => self.println(format!("{db}: created {container}")),
+                }
+            }
+            Event::DatabaseStarted { db, port } => {
+                match self.line(&db.to_string(), spinner_style()) {
+                    Some(bar) => bar.set_message(format!("started on port {port}, waiting")),
+                    None => self.println(format!("{db}: started on port {port}")),
+                }
+            }
+            Event::DatabaseWaiting {
+                db,
+                attempt,
+                reason,
+            } => {
+                if let Some(bar) = self.line(&db.to_string(), spinner_style()) {
+                    bar.set_message(format!("waiting (attempt {attempt}: {reason})"));
+                } else if self.verbose > 0 {
+                    self.println(format!("{db}: waiting (attempt {attempt}: {reason})"));
+                }
+            }
+            Event::DatabaseReady {
+                db,
+                engine,
+                pinned,
+                server_version,
+                elapsed_ms,
+            } => {
+                let msg = format!(
+                    "ready in {:.1}s: {engine} {server_version} (pinned {pinned})",
+                    *elapsed_ms as f64 / 1000.0
+                );
+                match self.line(&db.to_string(), spinner_style()) {
+                    Some(bar) => bar.set_message(msg),
+                    None => self.println(format!("{db}: {msg}")),
+                }
+            }
+            Event::DatabaseConfigured {
+                db,
+                role,
+                extensions,
+            } => {
+                let ext = if extensions.is_empty() {
+                    String::new()
+                } else {
+                    format!(", extensions {}", extensions.join(", "))
+                };
+                match self.line(&db.to_string(), spinner_style()) {
+                    Some(bar) => bar.set_message(format!("{} · role {role}{ext}", bar.message())),
+                    None => {
+                        if self.verbose > 0 {
+                            self.println(format!("{db}: role {role}{ext}"));
+                        }
+                    }
+                }
+            }
+            Event::Warning { db, message } => match db {
+                Some(db) => self.println(format!("warning: {db}: {message}")),
+                None => self.println(format!("warning: {message}")),
+            },
+            Event::TearingDown { reason } => {
+                self.finish_bars();
+                self.println(format!("removing what this run created ({reason})"));
+            }
+            Event::Removed { kind, name } => {
+                if self.verbose > 0 || self.bars.is_none() {
+                    self.println(format!("removed {kind} {name}"));
+                }
+            }
+        }
+    }
+
+    fn finish_bars(&self) {
+        if let Some(b) = &self.bars {
+            for bar in b.lines.lock().expect("reporter lock").values() {
+                bar.abandon();
+            }
+        }
+    }
+}

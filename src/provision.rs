@@ -944,7 +944,9 @@ async fn wait_ready<R: Runtime>(
     }
 }
 
-/// Removes every container, then volume (unless kept), then network matching the filter.
+/// Removes every container, then volume (unless kept), then network matching the filter. It
+/// goes on past a failed removal, so one stuck object does not keep the rest alive, and returns
+/// the first error at the end.
 pub async fn remove_matching<R: Runtime>(
     rt: &R,
     filter: &LabelFilter,
@@ -952,36 +954,58 @@ pub async fn remove_matching<R: Runtime>(
     events: &Events,
 ) -> Result<Removed, RuntimeError> {
     let mut removed = Removed::default();
+    let mut first_error = None;
     let containers = rt.list_containers(filter).await?;
     let results =
         futures_util::future::join_all(containers.iter().map(|c| rt.remove_container(&c.id))).await;
     for (c, r) in containers.iter().zip(results) {
-        r?;
-        events.emit(Event::Removed {
-            kind: "container".into(),
-            name: c.name.clone(),
-        });
-        removed.containers.push(c.name.clone());
+        match r {
+            Ok(()) => {
+                events.emit(Event::Removed {
+                    kind: "container".into(),
+                    name: c.name.clone(),
+                });
+                removed.containers.push(c.name.clone());
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
     if !keep_volumes {
         for v in rt.list_volumes(filter).await? {
-            rt.remove_volume(&v.name).await?;
-            events.emit(Event::Removed {
-                kind: "volume".into(),
-                name: v.name.clone(),
-            });
-            removed.volumes.push(v.name);
+            match rt.remove_volume(&v.name).await {
+                Ok(()) => {
+                    events.emit(Event::Removed {
+                        kind: "volume".into(),
+                        name: v.name.clone(),
+                    });
+                    removed.volumes.push(v.name);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
     }
     for n in rt.list_networks(filter).await? {
-        rt.remove_network(&n.name).await?;
-        events.emit(Event::Removed {
-            kind: "network".into(),
-            name: n.name.clone(),
-        });
-        removed.networks.push(n.name);
+        match rt.remove_network(&n.name).await {
+            Ok(()) => {
+                events.emit(Event::Removed {
+                    kind: "network".into(),
+                    name: n.name.clone(),
+                });
+                removed.networks.push(n.name);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok(removed)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(removed),
+    }
 }
 
 /// What `down` removed.
@@ -1063,4 +1087,237 @@ pub async fn databases<R: Runtime>(
         .collect();
     out.sort_by(|a, b| (&a.env, &a.db).cmp(&(&b.env, &b.db)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::runtime::fake::FakeRuntime;
+
+    fn profile(yaml: &str) -> Profile {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        crate::profile::load_with(&[path], &|_| None).unwrap()
+    }
+
+    const TWO_REDIS: &str = "services:\n  a:\n    databases:\n      main: { engine: redis, version: \"7.0\" }\n  b:\n    databases:\n      main: { engine: redis, version: \"7.0\" }\n";
+
+    fn options(env: &str) -> UpOptions {
+        UpOptions {
+            env: EnvName::parse(env).unwrap(),
+            recreate: false,
+            keep_on_failure: false,
+            ready_timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn recording() -> (Events, std::sync::Arc<Mutex<Vec<Event>>>) {
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        (
+            Events::new(move |e| sink.lock().unwrap().push(e.clone())),
+            seen,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_create_failing_halfway_removes_everything_the_run_made() {
+        let rt = FakeRuntime {
+            images: vec!["redis:7.0".into()],
+            fail_create: vec!["dbtwin-t.b.main".into()],
+            ..Default::default()
+        };
+        let (events, seen) = recording();
+        let err = up(
+            &rt,
+            &profile(TWO_REDIS),
+            &options("t"),
+            &events,
+            &Cancel::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("failed to create container dbtwin-t.b.main"),
+            "{err}"
+        );
+        assert_eq!(
+            rt.objects(),
+            Vec::<String>::new(),
+            "calls: {:#?}",
+            rt.calls()
+        );
+        // a.main was created and started before b.main failed; it and its volume went again.
+        let calls = rt.calls();
+        assert!(
+            calls.contains(&"start container dbtwin-t.a.main".to_string()),
+            "{calls:#?}"
+        );
+        assert!(
+            calls.contains(&"remove volume dbtwin-t.a.main.data".to_string()),
+            "{calls:#?}"
+        );
+        assert!(
+            seen.lock()
+                .unwrap()
+                .iter()
+                .any(|e| matches!(e, Event::TearingDown { .. }))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_teardown_is_a_warning_and_the_cause_stays_the_error() {
+        let rt = FakeRuntime {
+            images: vec!["redis:7.0".into()],
+            fail_create: vec!["dbtwin-t.b.main".into()],
+            fail_remove: vec!["dbtwin-t.a.main.data".into()],
+            ..Default::default()
+        };
+        let (events, seen) = recording();
+        let err = up(
+            &rt,
+            &profile(TWO_REDIS),
+            &options("t"),
+            &events,
+            &Cancel::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("failed to create container dbtwin-t.b.main"),
+            "{err}"
+        );
+        let warned = seen.lock().unwrap().iter().any(
+            |e| matches!(e, Event::Warning { message, .. } if message.contains("teardown incomplete")),
+        );
+        assert!(warned);
+        // Everything else went, the lock included.
+        assert_eq!(
+            rt.objects(),
+            vec!["volume dbtwin-t.a.main.data".to_string()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pull_failure_creates_nothing() {
+        let rt = FakeRuntime {
+            fail_pull: vec!["redis:7.0".into()],
+            ..Default::default()
+        };
+        let err = up(
+            &rt,
+            &profile(TWO_REDIS),
+            &options("t"),
+            &Events::none(),
+            &Cancel::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, ProvisionError::Runtime(e) if e.kind == RuntimeErrorKind::Pull),
+            "{err}"
+        );
+        assert!(
+            rt.calls().iter().all(|c| !c.starts_with("create")),
+            "{:?}",
+            rt.calls()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_that_differs_is_refused_before_anything_changes() {
+        let rt = FakeRuntime {
+            images: vec!["redis:7.0".into()],
+            ..Default::default()
+        };
+        let old = ContainerInfo {
+            id: "dbtwin-t.a.main".into(),
+            name: "dbtwin-t.a.main".into(),
+            image: "redis:6.2".into(),
+            labels: BTreeMap::from([
+                (labels::ENV.to_string(), "t".to_string()),
+                (labels::KIND.to_string(), labels::KIND_DATABASE.to_string()),
+                (labels::ENGINE.to_string(), "redis".to_string()),
+                (labels::VERSION.to_string(), "6.2".to_string()),
+                (labels::SPEC.to_string(), "old".to_string()),
+            ]),
+            env: BTreeMap::new(),
+            cmd: vec![],
+            state: ContainerState::Running,
+            ports: BTreeMap::from([(6379, 40000)]),
+        };
+        rt.insert_container(old);
+        let err = up(
+            &rt,
+            &profile(TWO_REDIS),
+            &options("t"),
+            &Events::none(),
+            &Cancel::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1 database(s) differ from the profile:\n  a.main: version 6.2 → 7.0, image redis:6.2 → redis:7.0"
+        );
+        let changes: Vec<String> = rt
+            .calls()
+            .into_iter()
+            .filter(|c| !c.contains(".lock"))
+            .filter(|c| {
+                c.starts_with("create") || c.starts_with("remove") || c.starts_with("start")
+            })
+            .collect();
+        assert_eq!(changes, Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn cancelling_stops_waiting_databases_and_removes_them() {
+        let rt = FakeRuntime {
+            images: vec!["redis:7.0".into()],
+            ..Default::default()
+        };
+        let cancel = Cancel::default();
+        let (events, seen) = recording();
+        // Nothing answers on the fake's ports, so both databases wait until the cancel.
+        let trigger = {
+            let (cancel, seen) = (cancel.clone(), seen.clone());
+            async move {
+                while !seen
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|e| matches!(e, Event::DatabaseWaiting { .. }))
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                cancel.cancel();
+            }
+        };
+        let profile = profile(TWO_REDIS);
+        let opts = options("t");
+        let (result, ()) = tokio::join!(up(&rt, &profile, &opts, &events, &cancel), trigger);
+        assert!(
+            matches!(result, Err(ProvisionError::Interrupted)),
+            "{result:?}"
+        );
+        assert_eq!(rt.objects(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_spec_hash_ignores_secrets_and_sees_settings() {
+        let p = profile(TWO_REDIS);
+        let db = p.databases().next().unwrap().2.clone();
+        let h = spec_hash(&db, "redis:7.0");
+        assert_eq!(h, spec_hash(&db, "redis:7.0"));
+        assert_ne!(h, spec_hash(&db, "redis:7.0.15"));
+        let mut changed = db.clone();
+        changed.settings.insert("maxmemory".into(), "100mb".into());
+        assert_ne!(h, spec_hash(&changed, "redis:7.0"));
+    }
 }

@@ -4,6 +4,8 @@
 //! upwards.
 
 pub mod docker;
+#[cfg(test)]
+pub mod fake;
 pub mod labels;
 
 use std::collections::BTreeMap;

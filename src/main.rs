@@ -9,6 +9,7 @@ use dbtwin::commands::{self, CommandError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let verbose = cli.global.verbose > 0;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,30 +23,38 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            report_error(&e);
+            report_error(&e, verbose);
             ExitCode::from(e.exit_code().clamp(0, 255) as u8)
         }
     }
 }
 
-/// Prints the error chain once, the failing container's log tail, then a hint.
-fn report_error(e: &CommandError) {
+/// Prints the error once: what failed and its root cause on one line (every cause with `-v`),
+/// then the failing container's log tail, then a hint.
+fn report_error(e: &CommandError, verbose: bool) {
     if let CommandError::Child(_) = e {
         return;
     }
-    let mut message = format!("error: {e}");
+    // The chain, each text once (`transparent` variants repeat their inner message).
+    let mut chain: Vec<String> = vec![e.to_string()];
     let mut source = std::error::Error::source(e);
-    // `transparent` variants repeat their inner message as the source; print each text once.
-    let mut last = e.to_string();
     while let Some(s) = source {
         let text = s.to_string();
-        if text != last && !last.ends_with(&text) {
-            message.push_str(&format!("\n  caused by: {text}"));
+        if !chain.iter().any(|c| c.ends_with(&text)) {
+            chain.push(text);
         }
-        last = text;
         source = s.source();
     }
-    eprintln!("{message}");
+    if verbose {
+        eprintln!("error: {}", chain[0]);
+        for cause in &chain[1..] {
+            eprintln!("  caused by: {cause}");
+        }
+    } else if chain.len() > 1 {
+        eprintln!("error: {}: {}", chain[0], chain[chain.len() - 1]);
+    } else {
+        eprintln!("error: {}", chain[0]);
+    }
     if let Some(tail) = e.log_tail() {
         eprintln!("  last lines of its log:");
         for line in tail.lines() {

@@ -176,8 +176,13 @@ impl Human {
                 server_version,
                 elapsed_ms,
             } => {
+                // PostgreSQL reports `15.20 (Debian 15.20-0+deb12u1)`; the first word is the version.
+                let version = server_version
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or(server_version);
                 let msg = format!(
-                    "ready in {:.1}s: {engine} {server_version} (pinned {pinned})",
+                    "ready in {:.1}s: {engine} {version} (pinned {pinned})",
                     *elapsed_ms as f64 / 1000.0
                 );
                 match self.line(&db.to_string(), spinner_style()) {

@@ -32,13 +32,7 @@ pub struct Global {
     pub color: ColorChoice,
     /// The environment to act on: a name, or `auto` to derive it from the git branch or the CI's
     /// branch variable.
-    #[arg(
-        long = "env",
-        short = 'e',
-        global = true,
-        env = "DBTWIN_ENV",
-        default_value = "default"
-    )]
+    #[arg(long = "env", short = 'e', global = true, env = "DBTWIN_ENV", default_value = "default")]
     pub env: String,
     /// The host to publish ports on and connect to (default: 127.0.0.1, or the engine's host when
     /// DOCKER_HOST is tcp://).

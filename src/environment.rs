@@ -25,10 +25,7 @@ pub enum EnvNameError {
 
 impl EnvName {
     pub fn parse(name: &str) -> Result<Self, EnvNameError> {
-        let invalid = |why| EnvNameError::Invalid {
-            name: name.to_string(),
-            why,
-        };
+        let invalid = |why| EnvNameError::Invalid { name: name.to_string(), why };
         if name.is_empty() {
             return Err(invalid("it is empty"));
         }
@@ -56,10 +53,7 @@ impl EnvName {
     pub fn resolve(given: &str) -> Result<Self, EnvNameError> {
         if given == "auto" {
             let branch = ci_branch(|k| std::env::var(k).ok()).or_else(git_branch);
-            return branch
-                .as_deref()
-                .map(Self::from_branch)
-                .ok_or(EnvNameError::NoBranch)?;
+            return branch.as_deref().map(Self::from_branch).ok_or(EnvNameError::NoBranch)?;
         }
         Self::parse(given)
     }
@@ -151,23 +145,14 @@ mod tests {
             ("--weird--", "weird"),
         ];
         for (branch, want) in cases {
-            assert_eq!(
-                EnvName::from_branch(branch).unwrap().as_str(),
-                want,
-                "{branch}"
-            );
+            assert_eq!(EnvName::from_branch(branch).unwrap().as_str(), want, "{branch}");
         }
         let long_a = format!("feature/{}-a", "x".repeat(60));
         let long_b = format!("feature/{}-b", "x".repeat(60));
-        let (a, b) = (
-            EnvName::from_branch(&long_a).unwrap(),
-            EnvName::from_branch(&long_b).unwrap(),
-        );
+        let (a, b) =
+            (EnvName::from_branch(&long_a).unwrap(), EnvName::from_branch(&long_b).unwrap());
         assert!(a.as_str().len() <= MAX_LEN);
-        assert_ne!(
-            a, b,
-            "long branches sharing a prefix must not share an environment"
-        );
+        assert_ne!(a, b, "long branches sharing a prefix must not share an environment");
         assert!(EnvName::from_branch("///").is_err());
     }
 

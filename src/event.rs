@@ -15,10 +15,7 @@ pub struct DbRef {
 
 impl DbRef {
     pub fn new(service: impl Into<String>, database: impl Into<String>) -> Self {
-        DbRef {
-            service: service.into(),
-            database: database.into(),
-        }
+        DbRef { service: service.into(), database: database.into() }
     }
 }
 

@@ -31,39 +31,15 @@ pub const INTERRUPTED: i32 = 130;
 /// Every code with its name and meaning, for the README and `--help`.
 pub const ALL: &[(i32, &str, &str)] = &[
     (OK, "ok", "success (for diff/status --check: same, clean)"),
-    (
-        DIFFERENT,
-        "different",
-        "diff/status --check found a difference or drift",
-    ),
+    (DIFFERENT, "different", "diff/status --check found a difference or drift"),
     (USAGE, "usage", "the command line was wrong"),
-    (
-        PROFILE_INVALID,
-        "profile-invalid",
-        "a profile is invalid; nothing was started",
-    ),
-    (
-        ENGINE_UNREACHABLE,
-        "engine-unreachable",
-        "the Docker engine could not be reached",
-    ),
-    (
-        RUNTIME_FAILED,
-        "runtime-failed",
-        "the engine refused an operation (pull, create, port)",
-    ),
+    (PROFILE_INVALID, "profile-invalid", "a profile is invalid; nothing was started"),
+    (ENGINE_UNREACHABLE, "engine-unreachable", "the Docker engine could not be reached"),
+    (RUNTIME_FAILED, "runtime-failed", "the engine refused an operation (pull, create, port)"),
     (NOT_READY, "not-ready", "a database did not become ready"),
     (MIGRATION_FAILED, "migration-failed", "a migration failed"),
     (DATA_FAILED, "data-failed", "loading data failed"),
-    (
-        LOCKED,
-        "locked",
-        "another dbtwin is changing the same environment",
-    ),
+    (LOCKED, "locked", "another dbtwin is changing the same environment"),
     (NOT_FOUND, "not-found", "no such environment or database"),
-    (
-        INTERRUPTED,
-        "interrupted",
-        "Ctrl-C or SIGTERM; what the run created was removed",
-    ),
+    (INTERRUPTED, "interrupted", "Ctrl-C or SIGTERM; what the run created was removed"),
 ];

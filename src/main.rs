@@ -10,10 +10,7 @@ use dbtwin::commands::{self, CommandError};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = cli.global.verbose > 0;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: failed to start the async runtime: {e}");

@@ -82,11 +82,7 @@ pub enum ProvisionError {
     #[error("environment `{env}` is being changed by another dbtwin ({owner})")]
     Locked { env: String, owner: String },
     #[error("{db} did not become ready: {reason}")]
-    NotReady {
-        db: DbRef,
-        reason: String,
-        log_tail: String,
-    },
+    NotReady { db: DbRef, reason: String, log_tail: String },
     #[error("{db}: {message}")]
     Failed {
         db: DbRef,
@@ -166,11 +162,7 @@ pub fn image_for(profile: &Profile, db: &Database) -> String {
     if let Some(image) = &db.image {
         return image.clone();
     }
-    if let Some(image) = profile
-        .images
-        .get(&db.engine)
-        .and_then(|m| m.get(db.version.as_str()))
-    {
+    if let Some(image) = profile.images.get(&db.engine).and_then(|m| m.get(db.version.as_str())) {
         return image.clone();
     }
     let official = engine::official_image(db.engine, &db.version);
@@ -204,27 +196,18 @@ pub fn spec_hash(db: &Database, image: &str) -> String {
         field("arg", &arg);
     }
     field("storage", &format!("{:?}", db.storage));
-    field(
-        "memory",
-        &format!("{:?}", db.memory.as_ref().map(|m| m.bytes())),
-    );
+    field("memory", &format!("{:?}", db.memory.as_ref().map(|m| m.bytes())));
     field("port", &format!("{:?}", db.port));
     field("database", &db.name);
     field("role", &format!("{}:{:?}", db.role.name, db.role.grants));
     for ext in &db.extensions {
         field("extension", ext);
     }
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn run_id() -> String {
@@ -238,11 +221,7 @@ fn run_id() -> String {
             .to_le_bytes(),
     );
     h.update(engine::generate_password().as_bytes());
-    h.finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 fn base_labels(env: &EnvName, kind: &str, run: &str) -> BTreeMap<String, String> {
@@ -268,10 +247,8 @@ pub async fn up<R: Runtime>(
 ) -> Result<UpOutcome, ProvisionError> {
     let run = run_id();
     let images: Vec<String> = {
-        let mut v: Vec<String> = profile
-            .databases()
-            .map(|(_, _, db)| image_for(profile, db))
-            .collect();
+        let mut v: Vec<String> =
+            profile.databases().map(|(_, _, db)| image_for(profile, db)).collect();
         v.sort();
         v.dedup();
         v
@@ -295,13 +272,9 @@ pub async fn up<R: Runtime>(
                 events.emit(Event::TearingDown { reason });
                 // Teardown errors must not hide the failure that caused them; they are reported
                 // as warnings and the sweep goes on.
-                if let Err(te) = remove_matching(
-                    rt,
-                    &env_filter(&opts.env).eq(labels::RUN, &run),
-                    false,
-                    events,
-                )
-                .await
+                if let Err(te) =
+                    remove_matching(rt, &env_filter(&opts.env).eq(labels::RUN, &run), false, events)
+                        .await
                 {
                     events.emit(Event::Warning {
                         db: None,
@@ -313,10 +286,8 @@ pub async fn up<R: Runtime>(
         }
     };
     if let Err(e) = rt.remove_container(&lock).await {
-        events.emit(Event::Warning {
-            db: None,
-            message: format!("could not release the lock: {e}"),
-        });
+        events
+            .emit(Event::Warning { db: None, message: format!("could not release the lock: {e}") });
     }
     result
 }
@@ -329,17 +300,13 @@ async fn ensure_images<R: Runtime>(
 ) -> Result<(), ProvisionError> {
     let pulls = images.iter().map(|image| async move {
         if rt.image_exists(image).await? {
-            events.emit(Event::ImagePresent {
-                image: image.clone(),
-            });
+            events.emit(Event::ImagePresent { image: image.clone() });
             return Ok::<(), ProvisionError>(());
         }
         if cancel.is_cancelled() {
             return Err(ProvisionError::Interrupted);
         }
-        events.emit(Event::ImagePullStarted {
-            image: image.clone(),
-        });
+        events.emit(Event::ImagePullStarted { image: image.clone() });
         let progress_events = events.clone();
         let progress = move |p: crate::runtime::PullProgress| {
             progress_events.emit(Event::ImagePullProgress {
@@ -352,16 +319,11 @@ async fn ensure_images<R: Runtime>(
             r = rt.pull_image(image, &progress) => r?,
             _ = cancel.cancelled() => return Err(ProvisionError::Interrupted),
         }
-        events.emit(Event::ImagePulled {
-            image: image.clone(),
-        });
+        events.emit(Event::ImagePulled { image: image.clone() });
         Ok(())
     });
     let results = futures_util::future::join_all(pulls).await;
-    results
-        .into_iter()
-        .collect::<Result<Vec<()>, _>>()
-        .map(|_| ())
+    results.into_iter().collect::<Result<Vec<()>, _>>().map(|_| ())
 }
 
 fn hostname() -> String {
@@ -408,17 +370,13 @@ async fn acquire_lock<R: Runtime>(
         host_ip: rt.publish_ip().to_string(),
         network: "none".to_string(),
         network_alias: "lock".to_string(),
-        data: DataMount::Tmpfs {
-            target: "/dbtwin-lock".to_string(),
-        },
+        data: DataMount::Tmpfs { target: "/dbtwin-lock".to_string() },
         memory: None,
     };
     for _ in 0..2 {
         match rt.create_container(&spec).await {
             Ok(id) => {
-                events.emit(Event::LockAcquired {
-                    env: env.to_string(),
-                });
+                events.emit(Event::LockAcquired { env: env.to_string() });
                 return Ok(id);
             }
             Err(e) if e.kind == RuntimeErrorKind::Conflict => {
@@ -436,18 +394,12 @@ async fn acquire_lock<R: Runtime>(
                 }
                 // The holder died without releasing it (killed, machine crash): take it over.
                 rt.remove_container(&name).await?;
-                events.emit(Event::LockTakenOver {
-                    env: env.to_string(),
-                    owner: holder_owner,
-                });
+                events.emit(Event::LockTakenOver { env: env.to_string(), owner: holder_owner });
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ProvisionError::Locked {
-        env: env.to_string(),
-        owner: "unknown".into(),
-    })
+    Err(ProvisionError::Locked { env: env.to_string(), owner: "unknown".into() })
 }
 
 /// Decides every database's action, refusing before any change when a container differs from
@@ -457,9 +409,8 @@ async fn plan<'p, R: Runtime>(
     profile: &'p Profile,
     opts: &UpOptions,
 ) -> Result<Vec<Step<'p>>, ProvisionError> {
-    let existing = rt
-        .list_containers(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE))
-        .await?;
+    let existing =
+        rt.list_containers(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE)).await?;
     let mut by_name: BTreeMap<String, ContainerInfo> =
         existing.into_iter().map(|c| (c.name.clone(), c)).collect();
     let mut steps = Vec::new();
@@ -473,11 +424,7 @@ async fn plan<'p, R: Runtime>(
         let action = match &existing {
             None => Action::Create,
             Some(c) if c.label(labels::SPEC) == Some(spec_hash.as_str()) => {
-                if c.state.is_running() {
-                    Action::Reuse
-                } else {
-                    Action::Start
-                }
+                if c.state.is_running() { Action::Reuse } else { Action::Start }
             }
             Some(c) => {
                 if opts.recreate {
@@ -488,14 +435,7 @@ async fn plan<'p, R: Runtime>(
                 }
             }
         };
-        steps.push(Step {
-            db,
-            config,
-            image,
-            spec_hash,
-            action,
-            existing,
-        });
+        steps.push(Step { db, config, image, spec_hash, action, existing });
     }
     if !conflicts.is_empty() {
         return Err(ProvisionError::Conflicts(conflicts));
@@ -507,18 +447,10 @@ fn describe_difference(db: &DbRef, c: &ContainerInfo, config: &Database, image: 
     let mut what = Vec::new();
     let have = |k| c.label(k).unwrap_or("?").to_string();
     if have(labels::ENGINE) != config.engine.as_str() {
-        what.push(format!(
-            "engine {} → {}",
-            have(labels::ENGINE),
-            config.engine
-        ));
+        what.push(format!("engine {} → {}", have(labels::ENGINE), config.engine));
     }
     if have(labels::VERSION) != config.version.as_str() {
-        what.push(format!(
-            "version {} → {}",
-            have(labels::VERSION),
-            config.version.as_str()
-        ));
+        what.push(format!("version {} → {}", have(labels::VERSION), config.version.as_str()));
     }
     if c.image != image {
         what.push(format!("image {} → {image}", c.image));
@@ -542,23 +474,16 @@ async fn reconcile<R: Runtime>(
         env: opts.env.to_string(),
         actions: steps
             .iter()
-            .map(|s| PlannedAction {
-                db: s.db.clone(),
-                action: s.action,
-            })
+            .map(|s| PlannedAction { db: s.db.clone(), action: s.action })
             .collect(),
     });
 
     let network = labels::network_name(opts.env.as_str());
-    let networks = rt
-        .list_networks(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_NETWORK))
-        .await?;
+    let networks =
+        rt.list_networks(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_NETWORK)).await?;
     if !networks.iter().any(|n| n.name == network) {
-        rt.create_network(&network, &base_labels(&opts.env, labels::KIND_NETWORK, run))
-            .await?;
-        events.emit(Event::NetworkCreated {
-            name: network.clone(),
-        });
+        rt.create_network(&network, &base_labels(&opts.env, labels::KIND_NETWORK, run)).await?;
+        events.emit(Event::NetworkCreated { name: network.clone() });
     }
 
     // Every database in parallel; the first failure cancels the rest at their next step (the
@@ -591,17 +516,10 @@ async fn reconcile<R: Runtime>(
     if databases.len() != steps.len() {
         return Err(ProvisionError::Interrupted);
     }
-    Ok(UpOutcome {
-        env: opts.env.clone(),
-        network,
-        databases,
-    })
+    Ok(UpOutcome { env: opts.env.clone(), network, databases })
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename them"
-)]
+#[expect(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
 async fn bring_up<R: Runtime>(
     rt: &R,
     profile: &Profile,
@@ -625,10 +543,7 @@ async fn bring_up<R: Runtime>(
 
     let (container_id, credentials) = match step.action {
         Action::Reuse | Action::Start => {
-            let c = step
-                .existing
-                .as_ref()
-                .expect("reuse and start have a container");
+            let c = step.existing.as_ref().expect("reuse and start have a container");
             let creds = engine::credentials_from_env(kind, &c.env).ok_or_else(|| {
                 fail(
                     format!(
@@ -651,12 +566,8 @@ async fn bring_up<R: Runtime>(
                 // A recreated database keeps its engine-chosen port, so URLs stay valid.
                 keep_port = old.ports.get(&engine::container_port(kind)).copied();
                 rt.remove_container(&old.id).await?;
-                rt.remove_volume(&labels::volume_name(
-                    env,
-                    &step.db.service,
-                    &step.db.database,
-                ))
-                .await?;
+                rt.remove_volume(&labels::volume_name(env, &step.db.service, &step.db.database))
+                    .await?;
             }
             let id = create(rt, profile, opts, step, network, run, keep_port).await?;
             let info = rt
@@ -680,28 +591,19 @@ async fn bring_up<R: Runtime>(
         .inspect_container(&container_id)
         .await?
         .ok_or_else(|| fail(format!("container {container_name} vanished"), None))?;
-    let port = *info
-        .ports
-        .get(&engine::container_port(kind))
-        .ok_or_else(|| {
-            fail(
-                format!(
-                    "container {container_name} publishes no port for {}",
-                    engine::container_port(kind)
-                ),
-                None,
-            )
-        })?;
+    let port = *info.ports.get(&engine::container_port(kind)).ok_or_else(|| {
+        fail(
+            format!(
+                "container {container_name} publishes no port for {}",
+                engine::container_port(kind)
+            ),
+            None,
+        )
+    })?;
     if step.action != Action::Reuse {
-        events.emit(Event::DatabaseStarted {
-            db: step.db.clone(),
-            port,
-        });
+        events.emit(Event::DatabaseStarted { db: step.db.clone(), port });
     }
-    let endpoint = Endpoint {
-        host: rt.connect_host().to_string(),
-        port,
-    };
+    let endpoint = Endpoint { host: rt.connect_host().to_string(), port };
 
     let started = Instant::now();
     let server_version = wait_ready(
@@ -734,14 +636,14 @@ async fn bring_up<R: Runtime>(
     }
 
     if matches!(step.action, Action::Create | Action::Recreate) {
-        engine::configure(kind, &endpoint, &credentials, config)
-            .await
-            .map_err(|e| ProvisionError::Failed {
+        engine::configure(kind, &endpoint, &credentials, config).await.map_err(|e| {
+            ProvisionError::Failed {
                 db: step.db.clone(),
                 message: "failed to set up the application role".to_string(),
                 log_tail: String::new(),
                 source: Some(Box::new(e)),
-            })?;
+            }
+        })?;
         events.emit(Event::DatabaseConfigured {
             db: step.db.clone(),
             role: credentials.app_user.clone(),
@@ -781,14 +683,8 @@ async fn create<R: Runtime>(
         (labels::SERVICE.to_string(), service.to_string()),
         (labels::DATABASE.to_string(), database.to_string()),
         (labels::ENGINE.to_string(), kind.to_string()),
-        (
-            labels::VERSION.to_string(),
-            config.version.as_str().to_string(),
-        ),
-        (
-            labels::PROFILE.to_string(),
-            profile.name.as_str().to_string(),
-        ),
+        (labels::VERSION.to_string(), config.version.as_str().to_string()),
+        (labels::PROFILE.to_string(), profile.name.as_str().to_string()),
         (labels::DB_NAME.to_string(), config.name.clone()),
         (labels::APP_USER.to_string(), config.role.name.clone()),
     ]);
@@ -797,9 +693,9 @@ async fn create<R: Runtime>(
     // passwords; the new container must use them, so they travel with the volume.
     let mut credentials = engine::new_credentials(kind, config);
     let data = match config.storage {
-        Storage::Tmpfs => DataMount::Tmpfs {
-            target: engine::data_dir(kind, &config.version).to_string(),
-        },
+        Storage::Tmpfs => {
+            DataMount::Tmpfs { target: engine::data_dir(kind, &config.version).to_string() }
+        }
         Storage::Volume => {
             let existing = rt
                 .list_volumes(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_VOLUME))
@@ -895,10 +791,7 @@ async fn wait_ready<R: Runtime>(
         let last: ProbeError = match engine::probe(kind, at, creds).await {
             Ok(version) => return Ok(version),
             Err(e) if !e.retryable => {
-                let tail = rt
-                    .logs_tail(container, LOG_TAIL_LINES)
-                    .await
-                    .unwrap_or_default();
+                let tail = rt.logs_tail(container, LOG_TAIL_LINES).await.unwrap_or_default();
                 return Err(not_ready(e.message, tail));
             }
             Err(e) => e,
@@ -906,37 +799,20 @@ async fn wait_ready<R: Runtime>(
         match rt.inspect_container(container).await?.map(|c| c.state) {
             Some(ContainerState::Running) => {}
             Some(state) => {
-                let tail = rt
-                    .logs_tail(container, LOG_TAIL_LINES)
-                    .await
-                    .unwrap_or_default();
-                return Err(not_ready(
-                    format!("the container stopped: {}", state.label()),
-                    tail,
-                ));
+                let tail = rt.logs_tail(container, LOG_TAIL_LINES).await.unwrap_or_default();
+                return Err(not_ready(format!("the container stopped: {}", state.label()), tail));
             }
             None => return Err(not_ready("the container was removed".into(), String::new())),
         }
         let now = Instant::now();
         if now >= deadline {
-            let tail = rt
-                .logs_tail(container, LOG_TAIL_LINES)
-                .await
-                .unwrap_or_default();
+            let tail = rt.logs_tail(container, LOG_TAIL_LINES).await.unwrap_or_default();
             return Err(not_ready(
-                format!(
-                    "no answer within {}s (last error: {})",
-                    timeout.as_secs(),
-                    last.message
-                ),
+                format!("no answer within {}s (last error: {})", timeout.as_secs(), last.message),
                 tail,
             ));
         }
-        events.emit(Event::DatabaseWaiting {
-            db: db.clone(),
-            attempt,
-            reason: last.message,
-        });
+        events.emit(Event::DatabaseWaiting { db: db.clone(), attempt, reason: last.message });
         if !cancel.sleep(delay.min(deadline - now)).await {
             return Err(ProvisionError::Interrupted);
         }
@@ -961,10 +837,7 @@ pub async fn remove_matching<R: Runtime>(
     for (c, r) in containers.iter().zip(results) {
         match r {
             Ok(()) => {
-                events.emit(Event::Removed {
-                    kind: "container".into(),
-                    name: c.name.clone(),
-                });
+                events.emit(Event::Removed { kind: "container".into(), name: c.name.clone() });
                 removed.containers.push(c.name.clone());
             }
             Err(e) => {
@@ -976,10 +849,7 @@ pub async fn remove_matching<R: Runtime>(
         for v in rt.list_volumes(filter).await? {
             match rt.remove_volume(&v.name).await {
                 Ok(()) => {
-                    events.emit(Event::Removed {
-                        kind: "volume".into(),
-                        name: v.name.clone(),
-                    });
+                    events.emit(Event::Removed { kind: "volume".into(), name: v.name.clone() });
                     removed.volumes.push(v.name);
                 }
                 Err(e) => {
@@ -991,10 +861,7 @@ pub async fn remove_matching<R: Runtime>(
     for n in rt.list_networks(filter).await? {
         match rt.remove_network(&n.name).await {
             Ok(()) => {
-                events.emit(Event::Removed {
-                    kind: "network".into(),
-                    name: n.name.clone(),
-                });
+                events.emit(Event::Removed { kind: "network".into(), name: n.name.clone() });
                 removed.networks.push(n.name);
             }
             Err(e) => {
@@ -1064,10 +931,7 @@ pub async fn databases<R: Runtime>(
             let engine: Option<EngineKind> = c.label(labels::ENGINE).and_then(|e| e.parse().ok());
             let endpoint = engine
                 .and_then(|k| c.ports.get(&engine::container_port(k)))
-                .map(|p| Endpoint {
-                    host: rt.connect_host().to_string(),
-                    port: *p,
-                });
+                .map(|p| Endpoint { host: rt.connect_host().to_string(), port: *p });
             RunningDatabase {
                 env: c.label(labels::ENV).unwrap_or_default().to_string(),
                 db: DbRef::new(
@@ -1117,10 +981,7 @@ mod tests {
     fn recording() -> (Events, std::sync::Arc<Mutex<Vec<Event>>>) {
         let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        (
-            Events::new(move |e| sink.lock().unwrap().push(e.clone())),
-            seen,
-        )
+        (Events::new(move |e| sink.lock().unwrap().push(e.clone())), seen)
     }
 
     #[tokio::test]
@@ -1131,42 +992,16 @@ mod tests {
             ..Default::default()
         };
         let (events, seen) = recording();
-        let err = up(
-            &rt,
-            &profile(TWO_REDIS),
-            &options("t"),
-            &events,
-            &Cancel::default(),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("failed to create container dbtwin-t.b.main"),
-            "{err}"
-        );
-        assert_eq!(
-            rt.objects(),
-            Vec::<String>::new(),
-            "calls: {:#?}",
-            rt.calls()
-        );
+        let err = up(&rt, &profile(TWO_REDIS), &options("t"), &events, &Cancel::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("failed to create container dbtwin-t.b.main"), "{err}");
+        assert_eq!(rt.objects(), Vec::<String>::new(), "calls: {:#?}", rt.calls());
         // a.main was created and started before b.main failed; it and its volume went again.
         let calls = rt.calls();
-        assert!(
-            calls.contains(&"start container dbtwin-t.a.main".to_string()),
-            "{calls:#?}"
-        );
-        assert!(
-            calls.contains(&"remove volume dbtwin-t.a.main.data".to_string()),
-            "{calls:#?}"
-        );
-        assert!(
-            seen.lock()
-                .unwrap()
-                .iter()
-                .any(|e| matches!(e, Event::TearingDown { .. }))
-        );
+        assert!(calls.contains(&"start container dbtwin-t.a.main".to_string()), "{calls:#?}");
+        assert!(calls.contains(&"remove volume dbtwin-t.a.main.data".to_string()), "{calls:#?}");
+        assert!(seen.lock().unwrap().iter().any(|e| matches!(e, Event::TearingDown { .. })));
     }
 
     #[tokio::test]
@@ -1178,63 +1013,34 @@ mod tests {
             ..Default::default()
         };
         let (events, seen) = recording();
-        let err = up(
-            &rt,
-            &profile(TWO_REDIS),
-            &options("t"),
-            &events,
-            &Cancel::default(),
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("failed to create container dbtwin-t.b.main"),
-            "{err}"
-        );
+        let err = up(&rt, &profile(TWO_REDIS), &options("t"), &events, &Cancel::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("failed to create container dbtwin-t.b.main"), "{err}");
         let warned = seen.lock().unwrap().iter().any(
             |e| matches!(e, Event::Warning { message, .. } if message.contains("teardown incomplete")),
         );
         assert!(warned);
         // Everything else went, the lock included.
-        assert_eq!(
-            rt.objects(),
-            vec!["volume dbtwin-t.a.main.data".to_string()]
-        );
+        assert_eq!(rt.objects(), vec!["volume dbtwin-t.a.main.data".to_string()]);
     }
 
     #[tokio::test]
     async fn a_pull_failure_creates_nothing() {
-        let rt = FakeRuntime {
-            fail_pull: vec!["redis:7.0".into()],
-            ..Default::default()
-        };
-        let err = up(
-            &rt,
-            &profile(TWO_REDIS),
-            &options("t"),
-            &Events::none(),
-            &Cancel::default(),
-        )
-        .await
-        .unwrap_err();
+        let rt = FakeRuntime { fail_pull: vec!["redis:7.0".into()], ..Default::default() };
+        let err = up(&rt, &profile(TWO_REDIS), &options("t"), &Events::none(), &Cancel::default())
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, ProvisionError::Runtime(e) if e.kind == RuntimeErrorKind::Pull),
             "{err}"
         );
-        assert!(
-            rt.calls().iter().all(|c| !c.starts_with("create")),
-            "{:?}",
-            rt.calls()
-        );
+        assert!(rt.calls().iter().all(|c| !c.starts_with("create")), "{:?}", rt.calls());
     }
 
     #[tokio::test]
     async fn a_database_that_differs_is_refused_before_anything_changes() {
-        let rt = FakeRuntime {
-            images: vec!["redis:7.0".into()],
-            ..Default::default()
-        };
+        let rt = FakeRuntime { images: vec!["redis:7.0".into()], ..Default::default() };
         let old = ContainerInfo {
             id: "dbtwin-t.a.main".into(),
             name: "dbtwin-t.a.main".into(),
@@ -1252,15 +1058,9 @@ mod tests {
             ports: BTreeMap::from([(6379, 40000)]),
         };
         rt.insert_container(old);
-        let err = up(
-            &rt,
-            &profile(TWO_REDIS),
-            &options("t"),
-            &Events::none(),
-            &Cancel::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = up(&rt, &profile(TWO_REDIS), &options("t"), &Events::none(), &Cancel::default())
+            .await
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "1 database(s) differ from the profile:\n  a.main: version 6.2 → 7.0, image redis:6.2 → redis:7.0"
@@ -1278,10 +1078,7 @@ mod tests {
 
     #[tokio::test]
     async fn cancelling_stops_waiting_databases_and_removes_them() {
-        let rt = FakeRuntime {
-            images: vec!["redis:7.0".into()],
-            ..Default::default()
-        };
+        let rt = FakeRuntime { images: vec!["redis:7.0".into()], ..Default::default() };
         let cancel = Cancel::default();
         let (events, seen) = recording();
         // Nothing answers on the fake's ports, so both databases wait until the cancel.
@@ -1302,10 +1099,7 @@ mod tests {
         let profile = profile(TWO_REDIS);
         let opts = options("t");
         let (result, ()) = tokio::join!(up(&rt, &profile, &opts, &events, &cancel), trigger);
-        assert!(
-            matches!(result, Err(ProvisionError::Interrupted)),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(ProvisionError::Interrupted)), "{result:?}");
         assert_eq!(rt.objects(), Vec::<String>::new());
     }
 

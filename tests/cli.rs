@@ -27,37 +27,20 @@ fn every_shipped_profile_resolves_through_the_binary() {
     }
     // The demo with the offline overlay names every database's offline image.
     let out = dbtwin()
-        .args([
-            "config",
-            "--json",
-            "-p",
-            "profiles/shop-ci.yaml",
-            "-p",
-            "profiles/offline.yaml",
-        ])
+        .args(["config", "--json", "-p", "profiles/shop-ci.yaml", "-p", "profiles/offline.yaml"])
         .output()
         .unwrap();
     assert_success(&out);
     let resolved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        resolved["services"]["accounts"]["databases"]["main"]["storage"],
-        "tmpfs"
-    );
-    assert_eq!(
-        resolved["images"]["mariadb"]["11.8"],
-        "dbtwin-offline/mariadb:11.8"
-    );
+    assert_eq!(resolved["services"]["accounts"]["databases"]["main"]["storage"], "tmpfs");
+    assert_eq!(resolved["images"]["mariadb"]["11.8"], "dbtwin-offline/mariadb:11.8");
 }
 
 #[test]
 fn usage_and_input_errors_have_their_exit_codes() {
     let cases: &[(&[&str], i32, &str)] = &[
         (&["up"], dbtwin::exit::USAGE, "--profile"),
-        (
-            &["frobnicate"],
-            dbtwin::exit::USAGE,
-            "unrecognized subcommand",
-        ),
+        (&["frobnicate"], dbtwin::exit::USAGE, "unrecognized subcommand"),
         (
             &["env", "--env", "Not/Valid"],
             dbtwin::exit::USAGE,
@@ -72,11 +55,7 @@ fn usage_and_input_errors_have_their_exit_codes() {
     for (args, code, expected) in cases {
         let out = dbtwin().args(*args).output().unwrap();
         assert_eq!(out.status.code(), Some(*code), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(expected),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
     }
 }
 
@@ -95,27 +74,15 @@ fn a_bad_profile_is_refused_before_the_engine_is_contacted() {
         .env("DOCKER_HOST", "unix:///nonexistent.sock")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(dbtwin::exit::PROFILE_INVALID),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(dbtwin::exit::PROFILE_INVALID), "{}", stderr(&out));
     assert!(stderr(&out).contains("p.yaml:4:"), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("services.a.databases.main.version"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("services.a.databases.main.version"), "{}", stderr(&out));
 }
 
 #[test]
 fn an_unreachable_engine_is_one_line_with_a_hint() {
-    let out = dbtwin()
-        .args(["ls"])
-        .env("DOCKER_HOST", "unix:///nonexistent.sock")
-        .output()
-        .unwrap();
+    let out =
+        dbtwin().args(["ls"]).env("DOCKER_HOST", "unix:///nonexistent.sock").output().unwrap();
     assert_eq!(out.status.code(), Some(dbtwin::exit::ENGINE_UNREACHABLE));
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();

@@ -6,18 +6,12 @@ use crate::environment::EnvName;
 use crate::provision;
 
 pub(super) async fn run(g: &Global, args: &DownArgs) -> Result<(), CommandError> {
-    let env = if args.all {
-        None
-    } else {
-        Some(EnvName::resolve(&g.env)?)
-    };
+    let env = if args.all { None } else { Some(EnvName::resolve(&g.env)?) };
     let rt = connect(g).await?;
     let reporter = reporter(g);
     let removed = provision::down(&rt, env.as_ref(), args.keep_volumes, &reporter.events).await?;
     reporter.finish();
-    let scope = env.as_ref().map_or("all environments".to_string(), |e| {
-        format!("environment {e}")
-    });
+    let scope = env.as_ref().map_or("all environments".to_string(), |e| format!("environment {e}"));
     if g.json {
         println!(
             "{}",

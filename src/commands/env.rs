@@ -18,14 +18,12 @@ pub(super) async fn run(g: &Global, args: &EnvArgs) -> Result<(), CommandError> 
 /// only when they need it, so both `source .env` and dotenv libraries read them back unchanged.
 pub(crate) fn render(vars: &[(String, String)], format: EnvFormat) -> String {
     match format {
-        EnvFormat::Dotenv => vars
-            .iter()
-            .map(|(k, v)| format!("{k}={}\n", dotenv_quote(v)))
-            .collect(),
-        EnvFormat::Shell => vars
-            .iter()
-            .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
-            .collect(),
+        EnvFormat::Dotenv => {
+            vars.iter().map(|(k, v)| format!("{k}={}\n", dotenv_quote(v))).collect()
+        }
+        EnvFormat::Shell => {
+            vars.iter().map(|(k, v)| format!("export {k}={}\n", shell_quote(v))).collect()
+        }
         EnvFormat::Json => {
             let map: serde_json::Map<String, serde_json::Value> = vars
                 .iter()
@@ -41,17 +39,10 @@ fn shell_quote(v: &str) -> String {
 }
 
 fn dotenv_quote(v: &str) -> String {
-    if v.chars()
-        .all(|c| c.is_ascii_alphanumeric() || ":/@._-?=&%[]".contains(c))
-    {
+    if v.chars().all(|c| c.is_ascii_alphanumeric() || ":/@._-?=&%[]".contains(c)) {
         v.to_string()
     } else {
-        format!(
-            "\"{}\"",
-            v.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('$', "\\$")
-        )
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$"))
     }
 }
 
@@ -62,10 +53,7 @@ mod tests {
     #[test]
     fn formats_quote_what_needs_quoting() {
         let vars = vec![
-            (
-                "A_URL".to_string(),
-                "postgres://app:pw@127.0.0.1:5432/a".to_string(),
-            ),
+            ("A_URL".to_string(), "postgres://app:pw@127.0.0.1:5432/a".to_string()),
             ("ODD".to_string(), "it's $x".to_string()),
         ];
         assert_eq!(

@@ -20,9 +20,7 @@ pub(super) async fn run(g: &Global, args: &LogsArgs) -> Result<(), CommandError>
     if args.follow {
         rt.logs_follow(&db.container, args.tail, &write).await?;
     } else {
-        let text = rt
-            .logs_tail(&db.container, args.tail.unwrap_or(usize::MAX))
-            .await?;
+        let text = rt.logs_tail(&db.container, args.tail.unwrap_or(usize::MAX)).await?;
         write(text.as_bytes());
     }
     Ok(())

@@ -26,9 +26,8 @@ async fn health(d: &RunningDatabase) -> (&'static str, Option<String>) {
 }
 
 fn age(created: Option<SystemTime>) -> String {
-    let Some(secs) = created
-        .and_then(|c| SystemTime::now().duration_since(c).ok())
-        .map(|d| d.as_secs())
+    let Some(secs) =
+        created.and_then(|c| SystemTime::now().duration_since(c).ok()).map(|d| d.as_secs())
     else {
         return "?".into();
     };
@@ -67,9 +66,8 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
         }
         return Ok(());
     }
-    let header = [
-        "ENV", "DATABASE", "ENGINE", "PINNED", "SERVER", "STATE", "PORT", "AGE", "HEALTH",
-    ];
+    let header =
+        ["ENV", "DATABASE", "ENGINE", "PINNED", "SERVER", "STATE", "PORT", "AGE", "HEALTH"];
     let mut rows = vec![header.map(String::from).to_vec()];
     for (d, (health, server)) in dbs.iter().zip(&healths) {
         rows.push(vec![
@@ -78,15 +76,9 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
             d.engine.map_or("?", |e| e.as_str()).to_string(),
             d.version.clone(),
             // PostgreSQL reports `17.6 (Debian 17.6-1)`; the first word is the version.
-            server
-                .as_deref()
-                .and_then(|s| s.split_whitespace().next())
-                .unwrap_or("-")
-                .to_string(),
+            server.as_deref().and_then(|s| s.split_whitespace().next()).unwrap_or("-").to_string(),
             d.state.label(),
-            d.endpoint
-                .as_ref()
-                .map_or("-".to_string(), |e| e.port.to_string()),
+            d.endpoint.as_ref().map_or("-".to_string(), |e| e.port.to_string()),
             age(d.created_at),
             health.to_string(),
         ]);
@@ -102,11 +94,7 @@ fn table(rows: &[Vec<String>]) -> String {
         .collect();
     let mut out = String::new();
     for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }

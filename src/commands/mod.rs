@@ -32,10 +32,7 @@ pub enum CommandError {
     #[error(transparent)]
     Provision(#[from] ProvisionError),
     #[error("{message}")]
-    NotFound {
-        message: String,
-        hint: Option<String>,
-    },
+    NotFound { message: String, hint: Option<String> },
     #[error("{message}")]
     Io {
         message: String,
@@ -114,11 +111,7 @@ fn reporter(g: &Global) -> Reporter {
 }
 
 async fn connect(g: &Global) -> Result<DockerRuntime, CommandError> {
-    Ok(DockerRuntime::connect(&ConnectOptions {
-        docker_host: None,
-        host: g.host.clone(),
-    })
-    .await?)
+    Ok(DockerRuntime::connect(&ConnectOptions { docker_host: None, host: g.host.clone() }).await?)
 }
 
 /// The databases of the chosen environment; an error when it has none.
@@ -159,21 +152,14 @@ fn select<'a>(
             message: format!("no database `{target}` in environment `{env}`"),
             hint: Some(format!(
                 "databases: {}",
-                dbs.iter()
-                    .map(|d| d.db.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                dbs.iter().map(|d| d.db.to_string()).collect::<Vec<_>>().join(", ")
             )),
         }),
         several => Err(CommandError::NotFound {
             message: format!("service `{service}` has several databases"),
             hint: Some(format!(
                 "name one: {}",
-                several
-                    .iter()
-                    .map(|d| d.db.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                several.iter().map(|d| d.db.to_string()).collect::<Vec<_>>().join(", ")
             )),
         }),
     }
@@ -181,9 +167,7 @@ fn select<'a>(
 
 /// The variable name of a database's URL: `ACCOUNTS_MAIN_URL`.
 pub fn url_variable(service: &str, database: &str, suffix: &str) -> String {
-    format!("{service}_{database}_{suffix}")
-        .to_ascii_uppercase()
-        .replace('-', "_")
+    format!("{service}_{database}_{suffix}").to_ascii_uppercase().replace('-', "_")
 }
 
 /// The URLs of an environment as variables, in a stable order.

@@ -12,10 +12,8 @@ pub(super) async fn run(g: &Global, args: &RunArgs) -> Result<(), CommandError> 
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = std::process::Command::new(program);
     command.args(rest).envs(vars);
-    let spawn_error = |source| CommandError::Io {
-        message: format!("failed to run `{program}`"),
-        source,
-    };
+    let spawn_error =
+        |source| CommandError::Io { message: format!("failed to run `{program}`"), source };
     #[cfg(unix)]
     {
         // Replace dbtwin with the command, so signals and the exit status are the command's own.

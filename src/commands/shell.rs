@@ -13,10 +13,7 @@ pub(super) async fn run(g: &Global, args: &ShellArgs) -> Result<(), CommandError
     let db = select(&dbs, &args.target, &env)?;
     let (Some(kind), Some(creds)) = (db.engine, &db.credentials) else {
         return Err(CommandError::NotFound {
-            message: format!(
-                "container {} lacks dbtwin's labels or credentials",
-                db.container
-            ),
+            message: format!("container {} lacks dbtwin's labels or credentials", db.container),
             hint: None,
         });
     };

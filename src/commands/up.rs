@@ -58,11 +58,7 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
         );
     } else {
         for (d, url) in &rows {
-            println!(
-                "{:<28} {}",
-                url_variable(&d.db.service, &d.db.database, "URL"),
-                url
-            );
+            println!("{:<28} {}", url_variable(&d.db.service, &d.db.database, "URL"), url);
         }
         if !g.quiet {
             eprintln!(
@@ -84,10 +80,9 @@ async fn watch_signals(cancel: Cancel) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let (Ok(mut int), Ok(mut term)) =
+            (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
             return;
         };
         tokio::select! {

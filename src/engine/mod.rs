@@ -59,9 +59,7 @@ pub const ENV_DATABASE: &str = "DBTWIN_DATABASE";
 pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    (0..24)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..24).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// The admin account of each engine's official image.
@@ -194,17 +192,11 @@ pub struct ProbeError {
 
 impl ProbeError {
     pub fn retry(message: impl Into<String>) -> Self {
-        ProbeError {
-            message: message.into(),
-            retryable: true,
-        }
+        ProbeError { message: message.into(), retryable: true }
     }
 
     pub fn fatal(message: impl Into<String>) -> Self {
-        ProbeError {
-            message: message.into(),
-            retryable: false,
-        }
+        ProbeError { message: message.into(), retryable: false }
     }
 }
 
@@ -239,10 +231,7 @@ pub struct EngineError {
 
 impl EngineError {
     pub fn new(message: impl Into<String>) -> Self {
-        EngineError {
-            message: message.into(),
-            source: None,
-        }
+        EngineError { message: message.into(), source: None }
     }
 
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -280,11 +269,7 @@ pub fn url(kind: EngineKind, at: &Endpoint, user: &str, password: &str, database
         EngineKind::Mysql | EngineKind::Mariadb => "mysql",
         EngineKind::Redis => "redis",
     };
-    let host = if at.host.contains(':') {
-        format!("[{}]", at.host)
-    } else {
-        at.host.clone()
-    };
+    let host = if at.host.contains(':') { format!("[{}]", at.host) } else { at.host.clone() };
     format!(
         "{scheme}://{}:{}@{host}:{}/{}",
         percent_encode(user),
@@ -296,24 +281,12 @@ pub fn url(kind: EngineKind, at: &Endpoint, user: &str, password: &str, database
 
 /// The URL the application uses: its own role.
 pub fn app_url(kind: EngineKind, at: &Endpoint, creds: &Credentials) -> String {
-    url(
-        kind,
-        at,
-        &creds.app_user,
-        &creds.app_password,
-        &creds.database,
-    )
+    url(kind, at, &creds.app_user, &creds.app_password, &creds.database)
 }
 
 /// The URL dbtwin uses for its own work.
 pub fn admin_url(kind: EngineKind, at: &Endpoint, creds: &Credentials) -> String {
-    url(
-        kind,
-        at,
-        &creds.admin_user,
-        &creds.admin_password,
-        &creds.database,
-    )
+    url(kind, at, &creds.admin_user, &creds.admin_password, &creds.database)
 }
 
 fn percent_encode(s: &str) -> String {
@@ -367,10 +340,9 @@ pub fn shell_command(
             s(&["mysql", "-h", "127.0.0.1", "-u", user, &creds.database]),
             vec![("MYSQL_PWD".into(), password.into())],
         ),
-        EngineKind::Redis => (
-            s(&["redis-cli", "--user", user]),
-            vec![("REDISCLI_AUTH".into(), password.into())],
-        ),
+        EngineKind::Redis => {
+            (s(&["redis-cli", "--user", user]), vec![("REDISCLI_AUTH".into(), password.into())])
+        }
     }
 }
 
@@ -388,24 +360,12 @@ mod tests {
 
     #[test]
     fn urls_are_built_and_redacted() {
-        let at = Endpoint {
-            host: "127.0.0.1".into(),
-            port: 5433,
-        };
+        let at = Endpoint { host: "127.0.0.1".into(), port: 5433 };
         let u = url(EngineKind::Postgres, &at, "app", "s3cret", "accounts");
         assert_eq!(u, "postgres://app:s3cret@127.0.0.1:5433/accounts");
-        assert_eq!(
-            redact_url(&u),
-            "postgres://app:****@127.0.0.1:5433/accounts"
-        );
-        let v6 = Endpoint {
-            host: "::1".into(),
-            port: 6379,
-        };
-        assert_eq!(
-            url(EngineKind::Redis, &v6, "app", "p", "0"),
-            "redis://app:p@[::1]:6379/0"
-        );
+        assert_eq!(redact_url(&u), "postgres://app:****@127.0.0.1:5433/accounts");
+        let v6 = Endpoint { host: "::1".into(), port: 6379 };
+        assert_eq!(url(EngineKind::Redis, &v6, "app", "p", "0"), "redis://app:p@[::1]:6379/0");
         assert_eq!(
             url(EngineKind::Mariadb, &at, "a b", "p@", "d"),
             "mysql://a%20b:p%40@127.0.0.1:5433/d"

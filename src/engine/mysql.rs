@@ -38,13 +38,14 @@ pub(super) fn server_args(
     args
 }
 
-fn opts(at: &Endpoint, user: &str, password: &str, database: &str) -> OptsBuilder {
+/// The admin's connection options: dbtwin talks to the server only as the admin.
+fn admin_opts(at: &Endpoint, creds: &Credentials) -> OptsBuilder {
     OptsBuilder::default()
         .ip_or_hostname(at.host.clone())
         .tcp_port(at.port)
-        .user(Some(user))
-        .pass(Some(password))
-        .db_name(Some(database))
+        .user(Some(&creds.admin_user))
+        .pass(Some(&creds.admin_password))
+        .db_name(Some(&creds.database))
         .prefer_socket(false)
 }
 
@@ -62,18 +63,8 @@ fn classify(e: mysql_async::Error) -> ProbeError {
 }
 
 pub(super) async fn probe(at: &Endpoint, creds: &Credentials) -> Result<String, ProbeError> {
-    let mut conn = Conn::new(opts(
-        at,
-        &creds.admin_user,
-        &creds.admin_password,
-        &creds.database,
-    ))
-    .await
-    .map_err(classify)?;
-    let version: Option<String> = conn
-        .query_first("SELECT VERSION()")
-        .await
-        .map_err(classify)?;
+    let mut conn = Conn::new(admin_opts(at, creds)).await.map_err(classify)?;
+    let version: Option<String> = conn.query_first("SELECT VERSION()").await.map_err(classify)?;
     let _ = conn.disconnect().await;
     version.ok_or_else(|| ProbeError::retry("the server returned no version"))
 }
@@ -96,11 +87,7 @@ fn grant_statement(creds: &Credentials, grants: Grants) -> String {
         }
         Grants::ReadOnly => "SELECT, SHOW VIEW",
     };
-    format!(
-        "GRANT {what} ON {}.* TO {}@'%'",
-        ident(&creds.database),
-        literal(&creds.app_user)
-    )
+    format!("GRANT {what} ON {}.* TO {}@'%'", ident(&creds.database), literal(&creds.app_user))
 }
 
 pub(super) async fn configure(
@@ -108,19 +95,9 @@ pub(super) async fn configure(
     creds: &Credentials,
     grants: Grants,
 ) -> Result<(), EngineError> {
-    let mut conn = Conn::new(opts(
-        at,
-        &creds.admin_user,
-        &creds.admin_password,
-        &creds.database,
-    ))
-    .await
-    .map_err(|e| {
-        EngineError::new(format!(
-            "failed to connect to database {} as admin",
-            creds.database
-        ))
-        .with_source(e)
+    let mut conn = Conn::new(admin_opts(at, creds)).await.map_err(|e| {
+        EngineError::new(format!("failed to connect to database {} as admin", creds.database))
+            .with_source(e)
     })?;
     let user = format!("{}@'%'", literal(&creds.app_user));
     let password = literal(&creds.app_password);

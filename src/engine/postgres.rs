@@ -15,11 +15,7 @@ use crate::profile::Grants;
 pub(super) fn server_args(throwaway: bool, settings: &BTreeMap<String, String>) -> Vec<String> {
     let mut args = Vec::new();
     if throwaway {
-        for s in [
-            "fsync=off",
-            "synchronous_commit=off",
-            "full_page_writes=off",
-        ] {
+        for s in ["fsync=off", "synchronous_commit=off", "full_page_writes=off"] {
             args.extend(["-c".to_string(), s.to_string()]);
         }
     }
@@ -29,19 +25,17 @@ pub(super) fn server_args(throwaway: bool, settings: &BTreeMap<String, String>) 
     args
 }
 
-async fn connect(
+async fn connect_admin(
     at: &Endpoint,
-    user: &str,
-    password: &str,
-    database: &str,
+    creds: &Credentials,
 ) -> Result<Client, tokio_postgres::Error> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&at.host)
         .port(at.port)
-        .user(user)
-        .password(password)
-        .dbname(database)
+        .user(&creds.admin_user)
+        .password(&creds.admin_password)
+        .dbname(&creds.database)
         .application_name("dbtwin")
         .connect_timeout(super::PROBE_TIMEOUT);
     let (client, connection) = config.connect(NoTls).await?;
@@ -78,18 +72,8 @@ fn classify(e: tokio_postgres::Error) -> ProbeError {
 }
 
 pub(super) async fn probe(at: &Endpoint, creds: &Credentials) -> Result<String, ProbeError> {
-    let client = connect(
-        at,
-        &creds.admin_user,
-        &creds.admin_password,
-        &creds.database,
-    )
-    .await
-    .map_err(classify)?;
-    let row = client
-        .query_one("SHOW server_version", &[])
-        .await
-        .map_err(classify)?;
+    let client = connect_admin(at, creds).await.map_err(classify)?;
+    let row = client.query_one("SHOW server_version", &[]).await.map_err(classify)?;
     Ok(row.get::<_, String>(0))
 }
 
@@ -106,11 +90,8 @@ fn literal(s: &str) -> String {
 /// The statements that give the application role its grants on the database's public schema,
 /// now and for tables the admin creates later (migrations run as the admin).
 fn grant_statements(creds: &Credentials, grants: Grants) -> Vec<String> {
-    let (role, db, admin) = (
-        ident(&creds.app_user),
-        ident(&creds.database),
-        ident(&creds.admin_user),
-    );
+    let (role, db, admin) =
+        (ident(&creds.app_user), ident(&creds.database), ident(&creds.admin_user));
     let defaults = |what: &str, on: &str| {
         format!(
             "ALTER DEFAULT PRIVILEGES FOR ROLE {admin} IN SCHEMA public GRANT {what} ON {on} TO {role}"
@@ -152,19 +133,9 @@ pub(super) async fn configure(
     grants: Grants,
     extensions: &[String],
 ) -> Result<(), EngineError> {
-    let client = connect(
-        at,
-        &creds.admin_user,
-        &creds.admin_password,
-        &creds.database,
-    )
-    .await
-    .map_err(|e| {
-        EngineError::new(format!(
-            "failed to connect to database {} as admin",
-            creds.database
-        ))
-        .with_source(e)
+    let client = connect_admin(at, creds).await.map_err(|e| {
+        EngineError::new(format!("failed to connect to database {} as admin", creds.database))
+            .with_source(e)
     })?;
     let role = &creds.app_user;
     let exists = client

@@ -59,34 +59,17 @@ fn client(
     password: &str,
     database: &str,
 ) -> Result<redis::Client, ProbeError> {
-    let url = super::url(
-        crate::profile::EngineKind::Redis,
-        at,
-        user,
-        password,
-        database,
-    );
+    let url = super::url(crate::profile::EngineKind::Redis, at, user, password, database);
     // The URL holds the password, so the error names the address only.
     redis::Client::open(url)
         .map_err(|_| ProbeError::fatal(format!("invalid redis address {}:{}", at.host, at.port)))
 }
 
 pub(super) async fn probe(at: &Endpoint, creds: &Credentials) -> Result<String, ProbeError> {
-    let client = client(
-        at,
-        &creds.admin_user,
-        &creds.admin_password,
-        &creds.database,
-    )?;
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(classify)?;
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut conn)
-        .await
-        .map_err(classify)?;
+    let client = client(at, &creds.admin_user, &creds.admin_password, &creds.database)?;
+    let mut conn = client.get_multiplexed_async_connection().await.map_err(classify)?;
+    let info: String =
+        redis::cmd("INFO").arg("server").query_async(&mut conn).await.map_err(classify)?;
     info.lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
         .map(|v| v.trim().to_string())

@@ -159,11 +159,7 @@ pub(crate) fn suggest(word: &str, candidates: &[&str]) -> String {
 
 /// `` `a`, `b`, `c` ``
 pub(crate) fn quoted_list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// Optimal string alignment distance: Levenshtein plus adjacent transpositions, so the common
@@ -181,9 +177,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -217,10 +211,7 @@ mod tests {
     #[test]
     fn typos_are_found() {
         assert_eq!(edit_distance("verison", "version"), 1);
-        assert_eq!(
-            did_you_mean("postgress", &["postgres", "mysql"]),
-            Some("postgres")
-        );
+        assert_eq!(did_you_mean("postgress", &["postgres", "mysql"]), Some("postgres"));
         assert_eq!(did_you_mean("zzz", &["postgres", "mysql"]), None);
     }
 }

@@ -52,11 +52,9 @@ pub(crate) fn expand(
                 Some((name, default)) => (name, Some(default)),
                 None => (inner, None),
             };
-            let valid_name = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let valid_name =
+                name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid_name {
                 return Err(malformed());
             }
@@ -115,16 +113,9 @@ mod tests {
 
     #[test]
     fn refuses() {
-        assert_eq!(
-            expand("${Y}", &vars),
-            Err(ExpandError::Unset("Y".to_owned()))
-        );
+        assert_eq!(expand("${Y}", &vars), Err(ExpandError::Unset("Y".to_owned())));
         for bad in ["${X", "${}", "${1X}", "${X Y}", "a ${:-d}"] {
-            assert_eq!(
-                expand(bad, &vars),
-                Err(ExpandError::Malformed(bad.to_owned())),
-                "{bad}"
-            );
+            assert_eq!(expand(bad, &vars), Err(ExpandError::Malformed(bad.to_owned())), "{bad}");
         }
     }
 }

@@ -50,11 +50,7 @@ pub fn load_with(
         return Err(ProfileErrors(errors));
     }
 
-    let mut merged = Merged {
-        files,
-        origins: HashMap::new(),
-        failed: HashSet::new(),
-    };
+    let mut merged = Merged { files, origins: HashMap::new(), failed: HashSet::new() };
     let mut document = Mapping::new();
     for (index, overlay) in documents.into_iter().enumerate() {
         merge_mapping(&mut document, overlay, "", index, &mut merged.origins);
@@ -120,10 +116,8 @@ fn read_chain(
     while let Some((file, named_by)) = next.take() {
         let identity = std::fs::canonicalize(&file).unwrap_or_else(|_| normalize(&file));
         if seen.contains(&identity) {
-            let mut names: Vec<String> = chain
-                .iter()
-                .map(|(s, _)| s.path.display().to_string())
-                .collect();
+            let mut names: Vec<String> =
+                chain.iter().map(|(s, _)| s.path.display().to_string()).collect();
             names.push(file.display().to_string());
             let error = named_by.unwrap_or_else(|| ProfileError::new(""));
             errors.push(ProfileError {
@@ -211,14 +205,10 @@ fn syntax_message(error: &serde_yaml::Error) -> String {
         let rest = &message[start + " at line ".len()..];
         let mut end = start
             + " at line ".len()
-            + rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
+            + rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         if let Some(column) = message[end..].strip_prefix(" column ") {
             end += " column ".len()
-                + column
-                    .find(|c: char| !c.is_ascii_digit())
-                    .unwrap_or(column.len());
+                + column.find(|c: char| !c.is_ascii_digit()).unwrap_or(column.len());
         }
         message.replace_range(start..end, "");
     }
@@ -310,9 +300,7 @@ fn merge_mapping(
 /// Drops the origins of `path` and everything under it.
 fn forget(origins: &mut Origins, path: &str) {
     origins.retain(|p, _| {
-        !(p == path
-            || p.strip_prefix(path)
-                .is_some_and(|rest| rest.starts_with(['.', '['])))
+        !(p == path || p.strip_prefix(path).is_some_and(|rest| rest.starts_with(['.', '['])))
     });
 }
 
@@ -389,10 +377,7 @@ impl Merged {
     }
 
     fn is_failed(&self, error: &ProfileError) -> bool {
-        error
-            .key
-            .as_ref()
-            .is_some_and(|key| self.failed.contains(key))
+        error.key.as_ref().is_some_and(|key| self.failed.contains(key))
     }
 
     /// Expands variables in every string value under `path`.
@@ -438,14 +423,8 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(
-            normalize(Path::new("profiles/../seeds/./x")),
-            PathBuf::from("seeds/x")
-        );
-        assert_eq!(
-            normalize(Path::new("../a/../../b")),
-            PathBuf::from("../../b")
-        );
+        assert_eq!(normalize(Path::new("profiles/../seeds/./x")), PathBuf::from("seeds/x"));
+        assert_eq!(normalize(Path::new("../a/../../b")), PathBuf::from("../../b"));
         assert_eq!(normalize(Path::new("/a/../../b")), PathBuf::from("/b"));
     }
 }

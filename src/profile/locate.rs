@@ -34,9 +34,7 @@ impl LineIndex {
         let mut receiver = Receiver::default();
         // Only the first document counts, as for serde_yaml.
         let _partial = Parser::new_from_str(source).load(&mut receiver, false);
-        Self {
-            spots: receiver.spots,
-        }
+        Self { spots: receiver.spots }
     }
 
     /// The position of `path`, if the file has it.
@@ -56,11 +54,7 @@ pub(crate) fn parent(path: &str) -> Option<&str> {
 
 /// `prefix.key`, or `key` at the top.
 pub(crate) fn child(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
+    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
 }
 
 /// `prefix[index]`
@@ -89,18 +83,11 @@ struct Receiver {
 impl Receiver {
     /// Where the node starting now goes: `Some(path)` for a value, `None` for a mapping key.
     fn place(&mut self, mark: Marker) -> Option<String> {
-        let spot = |text| Spot {
-            line: mark.line(),
-            column: mark.col() + 1,
-            text,
-        };
+        let spot = |text| Spot { line: mark.line(), column: mark.col() + 1, text };
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Map { key: None, .. }) => None,
-            Some(Frame::Map {
-                path,
-                key: Some(key),
-            }) => Some(child(path, key)),
+            Some(Frame::Map { path, key: Some(key) }) => Some(child(path, key)),
             Some(Frame::Seq { path, next }) => {
                 let path = item(path, *next);
                 self.spots.entry(path.clone()).or_insert_with(|| spot(None));
@@ -135,11 +122,7 @@ impl MarkedEventReceiver for Receiver {
                         if let Some(Frame::Map { path, .. }) = self.stack.last() {
                             self.spots.insert(
                                 child(path, &text),
-                                Spot {
-                                    line: mark.line(),
-                                    column: mark.col() + 1,
-                                    text: None,
-                                },
+                                Spot { line: mark.line(), column: mark.col() + 1, text: None },
                             );
                         }
                         self.done(Some(text));
@@ -182,9 +165,7 @@ mod tests {
     use super::*;
 
     fn at(index: &LineIndex, path: &str) -> (usize, usize) {
-        let spot = index
-            .get(path)
-            .unwrap_or_else(|| panic!("no spot for {path}"));
+        let spot = index.get(path).unwrap_or_else(|| panic!("no spot for {path}"));
         (spot.line, spot.column)
     }
 
@@ -206,28 +187,14 @@ mod tests {
         assert_eq!(at(&index, "services"), (2, 1));
         assert_eq!(at(&index, "services.accounts"), (3, 3));
         assert_eq!(at(&index, "services.accounts.databases.main"), (5, 7));
+        assert_eq!(at(&index, "services.accounts.databases.main.engine"), (5, 15));
+        assert_eq!(at(&index, "services.accounts.databases.main.version"), (5, 33));
         assert_eq!(
-            at(&index, "services.accounts.databases.main.engine"),
-            (5, 15)
-        );
-        assert_eq!(
-            at(&index, "services.accounts.databases.main.version"),
-            (5, 33)
-        );
-        assert_eq!(
-            index
-                .get("services.accounts.databases.main.version")
-                .and_then(|s| s.text.as_deref()),
+            index.get("services.accounts.databases.main.version").and_then(|s| s.text.as_deref()),
             Some("10.10")
         );
-        assert_eq!(
-            at(&index, "services.accounts.databases.other.extensions[1]"),
-            (9, 13)
-        );
-        assert_eq!(
-            at(&index, "services.accounts.databases.other.settings.x[1]"),
-            (10, 28)
-        );
+        assert_eq!(at(&index, "services.accounts.databases.other.extensions[1]"), (9, 13));
+        assert_eq!(at(&index, "services.accounts.databases.other.settings.x[1]"), (10, 28));
         assert_eq!(at(&index, "seed"), (11, 1));
     }
 

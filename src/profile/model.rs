@@ -32,10 +32,7 @@ impl Profile {
     /// Every database of every service, in name order.
     pub fn databases(&self) -> impl Iterator<Item = (&ServiceName, &DatabaseName, &Database)> {
         self.services.iter().flat_map(|(service_name, service)| {
-            service
-                .databases
-                .iter()
-                .map(move |(db_name, db)| (service_name, db_name, db))
+            service.databases.iter().map(move |(db_name, db)| (service_name, db_name, db))
         })
     }
 }
@@ -183,12 +180,8 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
-    pub const ALL: [EngineKind; 4] = [
-        EngineKind::Postgres,
-        EngineKind::Mysql,
-        EngineKind::Mariadb,
-        EngineKind::Redis,
-    ];
+    pub const ALL: [EngineKind; 4] =
+        [EngineKind::Postgres, EngineKind::Mysql, EngineKind::Mariadb, EngineKind::Redis];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -220,10 +213,7 @@ impl FromStr for EngineKind {
     type Err = UnknownEngine;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| UnknownEngine(s.to_owned()))
+        Self::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| UnknownEngine(s.to_owned()))
     }
 }
 
@@ -247,15 +237,7 @@ fn check_name(
 ) -> Result<(), InvalidName> {
     let mut chars = value.chars();
     let ok = chars.next().is_some_and(first) && chars.all(rest) && value.len() <= max;
-    if ok {
-        Ok(())
-    } else {
-        Err(InvalidName {
-            what,
-            value: value.to_owned(),
-            rule,
-        })
-    }
+    if ok { Ok(()) } else { Err(InvalidName { what, value: value.to_owned(), rule }) }
 }
 
 macro_rules! name_type {
@@ -366,9 +348,8 @@ impl VersionError {
 }
 
 /// Tags that move with every release.
-const FLOATING: &[&str] = &[
-    "latest", "stable", "lts", "current", "edge", "mainline", "rolling", "*", "x",
-];
+const FLOATING: &[&str] =
+    &["latest", "stable", "lts", "current", "edge", "mainline", "rolling", "*", "x"];
 
 impl PinnedVersion {
     /// Checks that `text` pins a version.
@@ -380,10 +361,7 @@ impl PinnedVersion {
         let lower = text.to_ascii_lowercase();
         if let Some(hex) = lower.strip_prefix("sha256:") {
             return if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                Ok(Self {
-                    text: lower,
-                    numbers: Vec::new(),
-                })
+                Ok(Self { text: lower, numbers: Vec::new() })
             } else {
                 Err(VersionError::Invalid(text.to_owned()))
             };
@@ -411,14 +389,12 @@ impl PinnedVersion {
             .collect();
         let suffix_ok = suffix.is_none_or(|s| {
             s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         });
         match numbers {
-            Some(numbers) if numbers.len() <= 3 && suffix_ok => Ok(Self {
-                text: text.to_owned(),
-                numbers,
-            }),
+            Some(numbers) if numbers.len() <= 3 && suffix_ok => {
+                Ok(Self { text: text.to_owned(), numbers })
+            }
             _ => Err(VersionError::Invalid(text.to_owned())),
         }
     }
@@ -451,14 +427,8 @@ impl PinnedVersion {
         }
         let server = server_version.trim();
         let server = server.strip_prefix(['v', 'V']).unwrap_or(server);
-        let lead: String = server
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        let found: Vec<u32> = lead
-            .split('.')
-            .map_while(|p| p.parse::<u32>().ok())
-            .collect();
+        let lead: String = server.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let found: Vec<u32> = lead.split('.').map_while(|p| p.parse::<u32>().ok()).collect();
         found.len() >= self.numbers.len() && found[..self.numbers.len()] == self.numbers[..]
     }
 }
@@ -513,9 +483,8 @@ impl ByteSize {
     pub fn parse(text: &str) -> Result<Self, InvalidSize> {
         let invalid = || InvalidSize(text.to_owned());
         let trimmed = text.trim();
-        let split = trimmed
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(trimmed.len());
+        let split =
+            trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
         let (number, unit) = trimmed.split_at(split);
         let unit = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1,
@@ -533,19 +502,14 @@ impl ByteSize {
         }
         let whole: u128 = whole.parse().map_err(|_| invalid())?;
         let scale = 10u128.pow(u32::try_from(fraction.len()).map_err(|_| invalid())?);
-        let fraction: u128 = if fraction.is_empty() {
-            0
-        } else {
-            fraction.parse().map_err(|_| invalid())?
-        };
+        let fraction: u128 =
+            if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| invalid())? };
         let total = whole * scale * u128::from(unit) + fraction * u128::from(unit);
         // `1.5` bytes means nothing: a fraction must land on a whole byte.
         if !total.is_multiple_of(scale) {
             return Err(invalid());
         }
-        u64::try_from(total / scale)
-            .map(Self)
-            .map_err(|_| invalid())
+        u64::try_from(total / scale).map(Self).map_err(|_| invalid())
     }
 }
 
@@ -617,49 +581,21 @@ mod tests {
 
     #[test]
     fn pinned_version_parse() {
-        for ok in [
-            "17",
-            "17.6",
-            "17.6.1",
-            "11.8",
-            "7.0",
-            "17-bookworm",
-            "17.6-alpine",
-        ] {
+        for ok in ["17", "17.6", "17.6.1", "11.8", "7.0", "17-bookworm", "17.6-alpine"] {
             assert!(PinnedVersion::parse(ok).is_ok(), "{ok}");
         }
         let v = PinnedVersion::parse("17.6-alpine").unwrap();
-        assert_eq!(
-            (v.major(), v.is_exact(), v.is_digest()),
-            (Some(17), true, false)
-        );
+        assert_eq!((v.major(), v.is_exact(), v.is_digest()), (Some(17), true, false));
         assert!(!PinnedVersion::parse("17").unwrap().is_exact());
         assert_eq!(PinnedVersion::parse(" "), Err(VersionError::Empty));
-        for floating in [
-            "latest",
-            "LATEST",
-            "stable",
-            "lts",
-            "*",
-            "x",
-            "17.x",
-            "17-latest",
-        ] {
+        for floating in ["latest", "LATEST", "stable", "lts", "*", "x", "17.x", "17-latest"] {
             assert_eq!(
                 PinnedVersion::parse(floating),
                 Err(VersionError::Floating(floating.to_owned())),
                 "{floating}"
             );
         }
-        for invalid in [
-            "bookworm",
-            "17.",
-            ".6",
-            "1.2.3.4",
-            "17-",
-            "sha256:abc",
-            "v17",
-        ] {
+        for invalid in ["bookworm", "17.", ".6", "1.2.3.4", "17-", "sha256:abc", "v17"] {
             assert_eq!(
                 PinnedVersion::parse(invalid),
                 Err(VersionError::Invalid(invalid.to_owned())),

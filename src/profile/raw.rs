@@ -18,29 +18,20 @@ use serde::de::{self, MapAccess, Visitor};
 pub(crate) struct RawProfile {
     pub name: Option<String>,
     /// Read from each file before merging; never present in the merged document.
-    #[expect(
-        dead_code,
-        reason = "listed so that `extends` is a known key in did-you-mean hints"
-    )]
+    #[expect(dead_code, reason = "listed so that `extends` is a known key in did-you-mean hints")]
     pub extends: Option<String>,
     pub seed: Option<RawScalar>,
     pub registry: Option<String>,
     pub images: Option<BTreeMap<String, BTreeMap<String, String>>>,
     pub defaults: Option<RawDefaults>,
     /// Taken out and checked service by service before the rest is deserialized.
-    #[expect(
-        dead_code,
-        reason = "listed so that `services` is a known key in did-you-mean hints"
-    )]
+    #[expect(dead_code, reason = "listed so that `services` is a known key in did-you-mean hints")]
     pub services: Option<serde_yaml::Mapping>,
 }
 
 /// `defaults:` keys applied to every database that does not set them.
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a map with `storage`, `durability` and `memory`"
-)]
+#[serde(deny_unknown_fields, expecting = "a map with `storage`, `durability` and `memory`")]
 pub(crate) struct RawDefaults {
     pub storage: Option<String>,
     pub durability: Option<String>,
@@ -56,10 +47,7 @@ pub(crate) struct RawService {
 
 /// One database of a service.
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a map of database keys (`engine`, `version`, ...)"
-)]
+#[serde(deny_unknown_fields, expecting = "a map of database keys (`engine`, `version`, ...)")]
 pub(crate) struct RawDatabase {
     pub engine: Option<String>,
     pub version: Option<RawScalar>,
@@ -114,11 +102,7 @@ impl<'de> Deserialize<'de> for RawMigrations {
             }
 
             fn visit_str<E: de::Error>(self, dir: &str) -> Result<Self::Value, E> {
-                Ok(RawMigrations {
-                    dir: dir.to_owned(),
-                    command: None,
-                    map_form: false,
-                })
+                Ok(RawMigrations { dir: dir.to_owned(), command: None, map_form: false })
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -133,11 +117,7 @@ impl<'de> Deserialize<'de> for RawMigrations {
                     }
                 }
                 let dir = dir.ok_or_else(|| de::Error::missing_field("dir"))?;
-                Ok(RawMigrations {
-                    dir,
-                    command,
-                    map_form: true,
-                })
+                Ok(RawMigrations { dir, command, map_form: true })
             }
         }
 

@@ -16,10 +16,7 @@ fn dedent(text: &str) -> String {
         .map(|l| l.len() - l.trim_start().len())
         .min()
         .unwrap_or(0);
-    text.lines()
-        .map(|l| l.get(indent..).unwrap_or("").trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(|l| l.get(indent..).unwrap_or("").trim_end()).collect::<Vec<_>>().join("\n")
         + "\n"
 }
 
@@ -381,10 +378,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "extends cycle",
-            files: &[
-                ("a.yaml", "extends: b.yaml\n"),
-                ("b.yaml", "# b\nextends: a.yaml\n"),
-            ],
+            files: &[("a.yaml", "extends: b.yaml\n"), ("b.yaml", "# b\nextends: a.yaml\n")],
             load: &[],
             file: Some("b.yaml"),
             line: Some(2),
@@ -762,11 +756,8 @@ fn broken_profiles_say_what_and_where() {
         for (name, text) in case.files {
             fixture.write(name, text);
         }
-        let load: Vec<&str> = if case.load.is_empty() {
-            vec![case.files[0].0]
-        } else {
-            case.load.to_vec()
-        };
+        let load: Vec<&str> =
+            if case.load.is_empty() { vec![case.files[0].0] } else { case.load.to_vec() };
         let errors = match fixture.load(&load) {
             Ok(profile) => panic!("{}: loaded: {profile:?}", case.name),
             Err(errors) => errors,
@@ -774,20 +765,10 @@ fn broken_profiles_say_what_and_where() {
         assert_eq!(errors.len(), 1, "{}: {errors}", case.name);
         let error = &errors.0[0];
         let dir = fixture.dir.path().display().to_string();
-        assert_eq!(
-            error.message,
-            case.message.replace("{dir}", &dir),
-            "{}",
-            case.name
-        );
+        assert_eq!(error.message, case.message.replace("{dir}", &dir), "{}", case.name);
         assert_eq!(error.key.as_deref(), case.key, "{}", case.name);
         assert_eq!(error.line, case.line, "{}: {error}", case.name);
-        assert_eq!(
-            error.file,
-            case.file.map(|f| fixture.path(f)),
-            "{}",
-            case.name
-        );
+        assert_eq!(error.file, case.file.map(|f| fixture.path(f)), "{}", case.name);
         assert_eq!(error.hint.as_deref(), case.hint, "{}", case.name);
     }
 }
@@ -822,38 +803,16 @@ fn every_problem_in_a_file_is_reported() {
     let errors = fixture.load(&["p.yaml"]).unwrap_err();
     let found: Vec<(usize, &str, &str)> = errors
         .iter()
-        .map(|e| {
-            (
-                e.line.unwrap(),
-                e.key.as_deref().unwrap(),
-                e.message.as_str(),
-            )
-        })
+        .map(|e| (e.line.unwrap(), e.key.as_deref().unwrap(), e.message.as_str()))
         .collect();
     assert_eq!(
         found,
         [
             (1, "seed", "invalid seed `many`"),
-            (
-                7,
-                "services.accounts.databases.main.version",
-                "`latest` is not a pinned version"
-            ),
-            (
-                11,
-                "services.accounts.databases.replica.verison",
-                "unknown key `verison`"
-            ),
-            (
-                18,
-                "services.catalog.databases.main.extensions",
-                "extensions are only for postgres"
-            ),
-            (
-                19,
-                "services.catalog.databases.main.role.grants",
-                "unknown grants `admin`"
-            ),
+            (7, "services.accounts.databases.main.version", "`latest` is not a pinned version"),
+            (11, "services.accounts.databases.replica.verison", "unknown key `verison`"),
+            (18, "services.catalog.databases.main.extensions", "extensions are only for postgres"),
+            (19, "services.catalog.databases.main.role.grants", "unknown grants `admin`"),
         ],
         "{errors}"
     );
@@ -927,21 +886,14 @@ fn overlays_override_scalars_and_merge_maps() {
     assert_eq!(db.version.as_str(), "17");
     assert_eq!(
         db.settings,
-        [
-            ("fsync", "false"),
-            ("max_connections", "100"),
-            ("work_mem", "8MB")
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .into()
+        [("fsync", "false"), ("max_connections", "100"), ("work_mem", "8MB")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into()
     );
     // Lists replace: things that merge are keyed by name.
     assert_eq!(db.extensions, ["hstore"]);
     assert_eq!(profile.name.as_str(), "a");
-    assert_eq!(
-        profile.sources,
-        [fixture.path("a.yaml"), fixture.path("b.yaml")]
-    );
+    assert_eq!(profile.sources, [fixture.path("a.yaml"), fixture.path("b.yaml")]);
 
     // The other order: A's values win.
     let reversed = fixture.ok(&["b.yaml", "a.yaml"]);
@@ -1026,23 +978,14 @@ fn extends_chain_of_three_with_paths_relative_to_each_file() {
     // `migrations` was written in base/, `data` overridden in ci/.
     assert_eq!(
         db.migrations,
-        Some(Migrations {
-            dir: fixture.path("base/migrations"),
-            command: None
-        })
+        Some(Migrations { dir: fixture.path("base/migrations"), command: None })
     );
     assert_eq!(db.data, Some(fixture.path("ci/data.yaml")));
     assert_eq!(db.storage, Storage::Tmpfs);
     assert_eq!(db.durability, Durability::Throwaway);
     assert_eq!(db.memory, Some(ByteSize::parse("512m").unwrap()));
     assert_eq!(db.name, "accounts");
-    assert_eq!(
-        db.role,
-        AppRole {
-            name: "app".to_owned(),
-            grants: Grants::ReadWrite
-        }
-    );
+    assert_eq!(db.role, AppRole { name: "app".to_owned(), grants: Grants::ReadWrite });
 }
 
 #[test]
@@ -1058,27 +1001,19 @@ fn relative_paths_keep_what_the_user_gave() {
               main: { engine: postgres, version: "17", data: ../seeds/missing.yaml }
         "#,
     );
-    let relative = PathBuf::from(format!(
-        "{}/./profiles/p.yaml",
-        fixture.dir.path().display()
-    ));
+    let relative = PathBuf::from(format!("{}/./profiles/p.yaml", fixture.dir.path().display()));
     let errors = load_with(std::slice::from_ref(&relative), &|_| None).unwrap_err();
     assert_eq!(errors.0[0].file.as_ref(), Some(&relative));
     assert_eq!(
         errors.0[0].message,
-        format!(
-            "no such file: {}",
-            fixture.path("seeds/missing.yaml").display()
-        )
+        format!("no such file: {}", fixture.path("seeds/missing.yaml").display())
     );
 }
 
 #[test]
 fn variables_expand_in_values() {
     let mut fixture = Fixture::new();
-    fixture
-        .vars
-        .insert("IMAGE_TAG".to_owned(), "17.6".to_owned());
+    fixture.vars.insert("IMAGE_TAG".to_owned(), "17.6".to_owned());
     fixture.write(
         "p.yaml",
         r#"
@@ -1158,15 +1093,10 @@ fn shipped_profiles_load() {
     assert_eq!(shop.seed, Some(42));
     for (service, db, database) in shop.databases() {
         let local = &shop.images[&database.engine][database.version.as_str()];
-        assert!(
-            local.starts_with("dbtwin-offline/"),
-            "{service}.{db}: {local}"
-        );
+        assert!(local.starts_with("dbtwin-offline/"), "{service}.{db}: {local}");
     }
-    let engines: Vec<(&str, &str)> = shop
-        .databases()
-        .map(|(s, _, d)| (s.as_str(), d.engine.as_str()))
-        .collect();
+    let engines: Vec<(&str, &str)> =
+        shop.databases().map(|(s, _, d)| (s.as_str(), d.engine.as_str())).collect();
     assert_eq!(
         engines,
         [
@@ -1185,16 +1115,11 @@ fn shipped_profiles_load() {
 #[test]
 fn render_round_trips() {
     let profiles = repo_root().join("profiles");
-    let original = load_with(
-        &[profiles.join("shop-ci.yaml"), profiles.join("offline.yaml")],
-        &|_| None,
-    )
-    .unwrap();
+    let original =
+        load_with(&[profiles.join("shop-ci.yaml"), profiles.join("offline.yaml")], &|_| None)
+            .unwrap();
     let rendered = render(&original);
-    assert!(
-        rendered.starts_with("# profile `shop`, resolved from:\n#   "),
-        "{rendered}"
-    );
+    assert!(rendered.starts_with("# profile `shop`, resolved from:\n#   "), "{rendered}");
 
     let fixture = Fixture::new();
     let file = fixture.path("rendered.yaml");
@@ -1217,10 +1142,6 @@ fn no_paths_is_an_error() {
 
 #[test]
 fn repo_root_is_found() {
-    assert!(
-        repo_root().join("src/profile/mod.rs").is_file(),
-        "{}",
-        repo_root().display()
-    );
+    assert!(repo_root().join("src/profile/mod.rs").is_file(), "{}", repo_root().display());
     assert!(Path::new(file!()).ends_with("src/profile/tests.rs"));
 }

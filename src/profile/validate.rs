@@ -26,19 +26,14 @@ pub(crate) fn profile(
     stem: Option<&str>,
     first: &Path,
 ) -> Result<Profile, Vec<ProfileError>> {
-    let mut check = Checker {
-        merged,
-        errors: Vec::new(),
-    };
+    let mut check = Checker { merged, errors: Vec::new() };
     let services = document.remove("services");
-    let raw: RawProfile = check
-        .deserialize("", Value::Mapping(document))
-        .unwrap_or_default();
+    let raw: RawProfile = check.deserialize("", Value::Mapping(document)).unwrap_or_default();
 
     let name = match (&raw.name, stem) {
-        (Some(name), _) => ProfileName::new(name)
-            .map_err(|e| check.push(check.at("name", e.to_string())))
-            .ok(),
+        (Some(name), _) => {
+            ProfileName::new(name).map_err(|e| check.push(check.at("name", e.to_string()))).ok()
+        }
         (None, Some(stem)) => ProfileName::new(stem)
             .map_err(|e| {
                 check.push(ProfileError::new(e.to_string()).with_file(first).with_hint(
@@ -51,10 +46,7 @@ pub(crate) fn profile(
             None
         }
     };
-    let seed = raw
-        .seed
-        .as_ref()
-        .and_then(|s| check.number::<u64>("seed", "seed", SEED_HINT, s));
+    let seed = raw.seed.as_ref().and_then(|s| check.number::<u64>("seed", "seed", SEED_HINT, s));
     let registry = raw.registry.clone();
     let images = check.images(raw.images.unwrap_or_default());
     let defaults = check.defaults(raw.defaults.unwrap_or_default());
@@ -167,10 +159,7 @@ impl Checker<'_> {
         };
         if parsed.is_none() {
             let error = self
-                .at(
-                    key,
-                    format!("invalid {what} `{}`", self.scalar_text(key, raw)),
-                )
+                .at(key, format!("invalid {what} `{}`", self.scalar_text(key, raw)))
                 .with_hint(hint);
             self.push(error);
         }
@@ -181,10 +170,9 @@ impl Checker<'_> {
     fn scalar_text(&self, key: &str, raw: &RawScalar) -> String {
         match raw {
             RawScalar::Int(n) => n.to_string(),
-            RawScalar::Float(f) => self
-                .merged
-                .text(key)
-                .map_or_else(|| f.to_string(), str::to_owned),
+            RawScalar::Float(f) => {
+                self.merged.text(key).map_or_else(|| f.to_string(), str::to_owned)
+            }
             RawScalar::Bool(b) => b.to_string(),
             RawScalar::Str(s) => s.clone(),
         }
@@ -215,18 +203,12 @@ impl Checker<'_> {
     fn defaults(&mut self, raw: RawDefaults) -> Defaults {
         Defaults {
             storage: raw.storage.and_then(|s| {
-                self.choice("defaults.storage", "storage", &s, &Storage::ALL, |v| {
-                    v.as_str()
-                })
+                self.choice("defaults.storage", "storage", &s, &Storage::ALL, |v| v.as_str())
             }),
             durability: raw.durability.and_then(|s| {
-                self.choice(
-                    "defaults.durability",
-                    "durability",
-                    &s,
-                    &Durability::ALL,
-                    |v| v.as_str(),
-                )
+                self.choice("defaults.durability", "durability", &s, &Durability::ALL, |v| {
+                    v.as_str()
+                })
             }),
             memory: raw.memory.and_then(|m| self.memory("defaults.memory", &m)),
         }
@@ -244,9 +226,8 @@ impl Checker<'_> {
         let found = all.iter().find(|v| name(v) == given).copied();
         if found.is_none() {
             let names: Vec<&str> = all.iter().map(name).collect();
-            let error = self
-                .at(key, format!("unknown {what} `{given}`"))
-                .with_hint(suggest(given, &names));
+            let error =
+                self.at(key, format!("unknown {what} `{given}`")).with_hint(suggest(given, &names));
             self.push(error);
         }
         found
@@ -269,10 +250,7 @@ impl Checker<'_> {
             }
             Some(size) if size < ByteSize::MIN_MEMORY => {
                 let error = self
-                    .at(
-                        key,
-                        format!("memory `{text}` is below docker's minimum of 6m"),
-                    )
+                    .at(key, format!("memory `{text}` is below docker's minimum of 6m"))
                     .with_hint("give the database at least `6m`; most engines want `256m` or more");
                 self.push(error);
                 None
@@ -392,9 +370,7 @@ impl Checker<'_> {
         let port = raw.port.as_ref().and_then(|p| {
             let port = self.number::<u16>(&key("port"), "port", PORT_HINT, p)?;
             if port == 0 {
-                let error = self
-                    .at(&key("port"), "invalid port `0`")
-                    .with_hint(PORT_HINT);
+                let error = self.at(&key("port"), "invalid port `0`").with_hint(PORT_HINT);
                 self.push(error);
                 return None;
             }
@@ -406,9 +382,9 @@ impl Checker<'_> {
             None => Some(defaults.storage.unwrap_or_default()),
         };
         let durability = match &raw.durability {
-            Some(s) => self.choice(&key("durability"), "durability", s, &Durability::ALL, |v| {
-                v.as_str()
-            }),
+            Some(s) => {
+                self.choice(&key("durability"), "durability", s, &Durability::ALL, |v| v.as_str())
+            }
             None => Some(
                 defaults
                     .durability
@@ -423,9 +399,7 @@ impl Checker<'_> {
         let db_inside = raw.name.clone().unwrap_or_else(|| service.to_owned());
         let valid_inside = !db_inside.is_empty()
             && db_inside.len() <= 63
-            && db_inside
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+            && db_inside.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
         if !valid_inside {
             let error = self
                 .at(&key("name"), format!("invalid database name `{db_inside}`"))
@@ -445,9 +419,7 @@ impl Checker<'_> {
         }
         for (i, extension) in extensions.iter().enumerate() {
             let valid = !extension.is_empty()
-                && extension
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+                && extension.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
             if !valid {
                 let error = self.at(
                     &locate::item(&key("extensions"), i),
@@ -463,30 +435,18 @@ impl Checker<'_> {
             .settings
             .iter()
             .flatten()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    self.scalar_text(&locate::child(&key("settings"), k), v),
-                )
-            })
+            .map(|(k, v)| (k.clone(), self.scalar_text(&locate::child(&key("settings"), k), v)))
             .collect();
 
         let migrations = raw.migrations.as_ref().and_then(|m| {
-            let dir_key = if m.map_form {
-                key("migrations.dir")
-            } else {
-                key("migrations")
-            };
+            let dir_key = if m.map_form { key("migrations.dir") } else { key("migrations") };
             let dir = self.merged.resolve(&dir_key, &m.dir);
             if !dir.is_dir() {
                 let error = self.at(&dir_key, format!("no such directory: {}", dir.display()));
                 self.push(error);
                 return None;
             }
-            Some(Migrations {
-                dir,
-                command: m.command.clone(),
-            })
+            Some(Migrations { dir, command: m.command.clone() })
         });
 
         let data = raw.data.as_ref().and_then(|d| {
@@ -499,10 +459,8 @@ impl Checker<'_> {
             Some(file)
         });
 
-        let seed = raw
-            .seed
-            .as_ref()
-            .and_then(|s| self.number::<u64>(&key("seed"), "seed", SEED_HINT, s));
+        let seed =
+            raw.seed.as_ref().and_then(|s| self.number::<u64>(&key("seed"), "seed", SEED_HINT, s));
 
         if self.errors.len() > before {
             return None;
@@ -534,17 +492,10 @@ impl Checker<'_> {
         engine: Option<EngineKind>,
         raw: Option<&RawRole>,
     ) -> Option<AppRole> {
-        let name = raw
-            .and_then(|r| r.name.clone())
-            .unwrap_or_else(|| "app".to_owned());
+        let name = raw.and_then(|r| r.name.clone()).unwrap_or_else(|| "app".to_owned());
         let name_key = locate::child(path, "name");
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && name.len() <= 32;
         let mut ok = true;
         if !valid {

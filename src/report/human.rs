@@ -117,11 +117,7 @@ impl Human {
                     None => self.println(format!("pulling {image}")),
                 }
             }
-            Event::ImagePullProgress {
-                image,
-                current,
-                total,
-            } => {
+            Event::ImagePullProgress { image, current, total } => {
                 if let Some(bar) = self.line(&format!("image:{image}"), pull_style()) {
                     bar.set_length(*total);
                     bar.set_position(*current);
@@ -158,29 +154,16 @@ impl Human {
                     None => self.println(format!("{db}: started on port {port}")),
                 }
             }
-            Event::DatabaseWaiting {
-                db,
-                attempt,
-                reason,
-            } => {
+            Event::DatabaseWaiting { db, attempt, reason } => {
                 if let Some(bar) = self.line(&db.to_string(), spinner_style()) {
                     bar.set_message(format!("waiting (attempt {attempt}: {reason})"));
                 } else if self.verbose > 0 {
                     self.println(format!("{db}: waiting (attempt {attempt}: {reason})"));
                 }
             }
-            Event::DatabaseReady {
-                db,
-                engine,
-                pinned,
-                server_version,
-                elapsed_ms,
-            } => {
+            Event::DatabaseReady { db, engine, pinned, server_version, elapsed_ms } => {
                 // PostgreSQL reports `15.20 (Debian 15.20-0+deb12u1)`; the first word is the version.
-                let version = server_version
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or(server_version);
+                let version = server_version.split_whitespace().next().unwrap_or(server_version);
                 let msg = format!(
                     "ready in {:.1}s: {engine} {version} (pinned {pinned})",
                     *elapsed_ms as f64 / 1000.0
@@ -190,11 +173,7 @@ impl Human {
                     None => self.println(format!("{db}: {msg}")),
                 }
             }
-            Event::DatabaseConfigured {
-                db,
-                role,
-                extensions,
-            } => {
+            Event::DatabaseConfigured { db, role, extensions } => {
                 let ext = if extensions.is_empty() {
                     String::new()
                 } else {

@@ -53,19 +53,10 @@ impl Reporter {
             Mode::Human { bars, verbose } => {
                 let h = std::sync::Arc::new(human::Human::new(bars, verbose));
                 let sink = h.clone();
-                Reporter {
-                    events: Events::new(move |e| sink.event(e)),
-                    human: Some(h),
-                }
+                Reporter { events: Events::new(move |e| sink.event(e)), human: Some(h) }
             }
-            Mode::Json => Reporter {
-                events: Events::new(json::event),
-                human: None,
-            },
-            Mode::Quiet => Reporter {
-                events: Events::new(human::quiet),
-                human: None,
-            },
+            Mode::Json => Reporter { events: Events::new(json::event), human: None },
+            Mode::Quiet => Reporter { events: Events::new(human::quiet), human: None },
         }
     }
 

@@ -47,9 +47,8 @@ impl DockerRuntime {
             .docker_host
             .clone()
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
-        let shown = docker_host
-            .clone()
-            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+        let shown =
+            docker_host.clone().unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
         let unreachable = |e: bollard::errors::Error| {
             RuntimeError::new(
                 RuntimeErrorKind::Unreachable,
@@ -78,19 +77,14 @@ impl DockerRuntime {
             }
             (None, None) => ("127.0.0.1".to_string(), "127.0.0.1".to_string()),
         };
-        Ok(DockerRuntime {
-            docker,
-            connect_host,
-            publish_ip,
-        })
+        Ok(DockerRuntime { docker, connect_host, publish_ip })
     }
 }
 
 /// The host part of a `tcp://host:port` (or http/https) engine address.
 fn remote_host(docker_host: &str) -> Option<String> {
-    let rest = ["tcp://", "http://", "https://"]
-        .iter()
-        .find_map(|p| docker_host.strip_prefix(p))?;
+    let rest =
+        ["tcp://", "http://", "https://"].iter().find_map(|p| docker_host.strip_prefix(p))?;
     let authority = rest.split('/').next()?;
     let host = match authority.rsplit_once(':') {
         Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
@@ -107,18 +101,12 @@ fn resolve_ip(host: &str) -> Result<String> {
     let addr = (host, 0)
         .to_socket_addrs()
         .map_err(|e| {
-            RuntimeError::new(
-                RuntimeErrorKind::Unreachable,
-                format!("cannot resolve host {host}"),
-            )
-            .with_source(e)
+            RuntimeError::new(RuntimeErrorKind::Unreachable, format!("cannot resolve host {host}"))
+                .with_source(e)
         })?
         .next()
         .ok_or_else(|| {
-            RuntimeError::new(
-                RuntimeErrorKind::Unreachable,
-                format!("host {host} has no address"),
-            )
+            RuntimeError::new(RuntimeErrorKind::Unreachable, format!("host {host} has no address"))
         })?;
     Ok(addr.ip().to_string())
 }
@@ -127,12 +115,12 @@ fn resolve_ip(host: &str) -> Result<String> {
 fn wrap(what: String) -> impl FnOnce(bollard::errors::Error) -> RuntimeError {
     move |e| {
         let kind = match &e {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => RuntimeErrorKind::NotFound,
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            } => RuntimeErrorKind::Conflict,
+            bollard::errors::Error::DockerResponseServerError { status_code: 404, .. } => {
+                RuntimeErrorKind::NotFound
+            }
+            bollard::errors::Error::DockerResponseServerError { status_code: 409, .. } => {
+                RuntimeErrorKind::Conflict
+            }
             bollard::errors::Error::DockerResponseServerError { .. }
             | bollard::errors::Error::DockerStreamError { .. } => RuntimeErrorKind::Other,
             _ => RuntimeErrorKind::Unreachable,
@@ -142,13 +130,7 @@ fn wrap(what: String) -> impl FnOnce(bollard::errors::Error) -> RuntimeError {
 }
 
 fn is_not_found(e: &bollard::errors::Error) -> bool {
-    matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }
 
 /// Splits `repo:tag` so a pull never asks for every tag of a repository (what an empty tag means
@@ -189,10 +171,7 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         .env
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
     let state = r.state.unwrap_or_default();
     let state = match state.status {
@@ -200,9 +179,9 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         Some(ContainerStateStatusEnum::RUNNING) => ContainerState::Running,
         Some(ContainerStateStatusEnum::RESTARTING) => ContainerState::Restarting,
         Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Paused,
-        Some(ContainerStateStatusEnum::EXITED) => ContainerState::Exited {
-            code: state.exit_code.unwrap_or(-1),
-        },
+        Some(ContainerStateStatusEnum::EXITED) => {
+            ContainerState::Exited { code: state.exit_code.unwrap_or(-1) }
+        }
         Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
         other => ContainerState::Other(other.map_or("unknown".into(), |s| s.to_string())),
     };
@@ -221,11 +200,7 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     }
     ContainerInfo {
         id: r.id.unwrap_or_default(),
-        name: r
-            .name
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
+        name: r.name.unwrap_or_default().trim_start_matches('/').to_string(),
         image: config.image.unwrap_or_default(),
         labels: to_btree(config.labels),
         env,
@@ -267,11 +242,8 @@ impl Runtime for DockerRuntime {
         progress: &(dyn Fn(PullProgress) + Send + Sync),
     ) -> Result<()> {
         let (from_image, tag) = split_reference(image);
-        let options = CreateImageOptions {
-            from_image: Some(from_image),
-            tag,
-            ..Default::default()
-        };
+        let options =
+            CreateImageOptions { from_image: Some(from_image), tag, ..Default::default() };
         let mut stream = self.docker.create_image(Some(options), None, None);
         // Per-layer byte counts; the sum is what a progress bar can show.
         let mut layers: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -293,9 +265,8 @@ impl Runtime for DockerRuntime {
                 entry.0 = entry.0.max(current);
                 entry.1 = entry.1.max(total);
             }
-            let (current, total) = layers
-                .values()
-                .fold((0, 0), |(c, t), (lc, lt)| (c + lc.min(lt), t + lt));
+            let (current, total) =
+                layers.values().fold((0, 0), |(c, t), (lc, lt)| (c + lc.min(lt), t + lt));
             progress(PullProgress {
                 image: image.to_string(),
                 current,
@@ -328,9 +299,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn list_networks(&self, filter: &LabelFilter) -> Result<Vec<ObjectInfo>> {
-        let options = ListNetworksOptions {
-            filters: Some(label_filters(filter)),
-        };
+        let options = ListNetworksOptions { filters: Some(label_filters(filter)) };
         let networks = self
             .docker
             .list_networks(Some(options))
@@ -338,10 +307,7 @@ impl Runtime for DockerRuntime {
             .map_err(wrap("failed to list networks".to_string()))?;
         Ok(networks
             .into_iter()
-            .map(|n| ObjectInfo {
-                name: n.name.unwrap_or_default(),
-                labels: to_btree(n.labels),
-            })
+            .map(|n| ObjectInfo { name: n.name.unwrap_or_default(), labels: to_btree(n.labels) })
             .filter(|o| filter.matches(&o.labels))
             .collect())
     }
@@ -360,20 +326,14 @@ impl Runtime for DockerRuntime {
     }
 
     async fn remove_volume(&self, name: &str) -> Result<()> {
-        match self
-            .docker
-            .remove_volume(name, Some(RemoveVolumeOptions { force: true }))
-            .await
-        {
+        match self.docker.remove_volume(name, Some(RemoveVolumeOptions { force: true })).await {
             Err(e) if !is_not_found(&e) => Err(wrap(format!("failed to remove volume {name}"))(e)),
             _ => Ok(()),
         }
     }
 
     async fn list_volumes(&self, filter: &LabelFilter) -> Result<Vec<ObjectInfo>> {
-        let options = ListVolumesOptions {
-            filters: Some(label_filters(filter)),
-        };
+        let options = ListVolumesOptions { filters: Some(label_filters(filter)) };
         let response = self
             .docker
             .list_volumes(Some(options))
@@ -383,10 +343,7 @@ impl Runtime for DockerRuntime {
             .volumes
             .unwrap_or_default()
             .into_iter()
-            .map(|v| ObjectInfo {
-                name: v.name,
-                labels: v.labels.into_iter().collect(),
-            })
+            .map(|v| ObjectInfo { name: v.name, labels: v.labels.into_iter().collect() })
             .filter(|o| filter.matches(&o.labels))
             .collect())
     }
@@ -436,10 +393,8 @@ impl Runtime for DockerRuntime {
             networking_config: Some(networking),
             ..Default::default()
         };
-        let options = CreateContainerOptions {
-            name: Some(spec.name.clone()),
-            ..Default::default()
-        };
+        let options =
+            CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
         self.docker
             .create_container(Some(options), body)
             .await
@@ -474,10 +429,7 @@ impl Runtime for DockerRuntime {
             .await
             .map_err(wrap("failed to list containers".to_string()))?;
         let inspections = futures_util::future::join_all(
-            summaries
-                .iter()
-                .filter_map(|s| s.id.as_deref())
-                .map(|id| self.inspect_container(id)),
+            summaries.iter().filter_map(|s| s.id.as_deref()).map(|id| self.inspect_container(id)),
         )
         .await;
         let mut infos = Vec::new();
@@ -492,11 +444,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn remove_container(&self, id: &str) -> Result<()> {
-        let options = RemoveContainerOptions {
-            force: true,
-            v: true,
-            ..Default::default()
-        };
+        let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
         match self.docker.remove_container(id, Some(options)).await {
             Err(e) if !is_not_found(&e) => Err(wrap(format!("failed to remove container {id}"))(e)),
             _ => Ok(()),
@@ -573,14 +521,8 @@ mod tests {
     fn references_split_into_repository_and_tag() {
         let cases = [
             ("postgres:17", ("postgres", Some("17"))),
-            (
-                "registry:5000/team/postgres:17.6",
-                ("registry:5000/team/postgres", Some("17.6")),
-            ),
-            (
-                "registry:5000/postgres",
-                ("registry:5000/postgres", Some("latest")),
-            ),
+            ("registry:5000/team/postgres:17.6", ("registry:5000/team/postgres", Some("17.6"))),
+            ("registry:5000/postgres", ("registry:5000/postgres", Some("latest"))),
             ("postgres@sha256:abc", ("postgres@sha256:abc", None)),
         ];
         for (input, (repo, tag)) in cases {
@@ -591,14 +533,8 @@ mod tests {
 
     #[test]
     fn remote_hosts_come_from_tcp_addresses_only() {
-        assert_eq!(
-            remote_host("tcp://10.0.0.5:2376").as_deref(),
-            Some("10.0.0.5")
-        );
-        assert_eq!(
-            remote_host("tcp://docker.internal").as_deref(),
-            Some("docker.internal")
-        );
+        assert_eq!(remote_host("tcp://10.0.0.5:2376").as_deref(), Some("10.0.0.5"));
+        assert_eq!(remote_host("tcp://docker.internal").as_deref(), Some("docker.internal"));
         assert_eq!(remote_host("https://[::1]:2376/").as_deref(), Some("::1"));
         assert_eq!(remote_host("unix:///var/run/docker.sock"), None);
     }

@@ -49,11 +49,7 @@ impl FakeRuntime {
 
     /// Puts a container in place as if an earlier run had made it.
     pub fn insert_container(&self, info: ContainerInfo) {
-        self.state
-            .lock()
-            .unwrap()
-            .containers
-            .insert(info.name.clone(), info);
+        self.state.lock().unwrap().containers.insert(info.name.clone(), info);
     }
 
     fn record(&self, call: String) {
@@ -94,26 +90,14 @@ impl Runtime for FakeRuntime {
             e.kind = RuntimeErrorKind::Pull;
             e
         })?;
-        progress(PullProgress {
-            image: image.into(),
-            current: 1,
-            total: 1,
-            status: "done".into(),
-        });
+        progress(PullProgress { image: image.into(), current: 1, total: 1, status: "done".into() });
         Ok(())
     }
 
     async fn create_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.record(format!("create network {name}"));
-        let info = ObjectInfo {
-            name: name.into(),
-            labels: labels.clone(),
-        };
-        self.state
-            .lock()
-            .unwrap()
-            .networks
-            .insert(name.into(), info);
+        let info = ObjectInfo { name: name.into(), labels: labels.clone() };
+        self.state.lock().unwrap().networks.insert(name.into(), info);
         Ok(())
     }
 
@@ -126,19 +110,12 @@ impl Runtime for FakeRuntime {
 
     async fn list_networks(&self, filter: &LabelFilter) -> Result<Vec<ObjectInfo>> {
         let s = self.state.lock().unwrap();
-        Ok(s.networks
-            .values()
-            .filter(|n| filter.matches(&n.labels))
-            .cloned()
-            .collect())
+        Ok(s.networks.values().filter(|n| filter.matches(&n.labels)).cloned().collect())
     }
 
     async fn create_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
         self.record(format!("create volume {name}"));
-        let info = ObjectInfo {
-            name: name.into(),
-            labels: labels.clone(),
-        };
+        let info = ObjectInfo { name: name.into(), labels: labels.clone() };
         self.state.lock().unwrap().volumes.insert(name.into(), info);
         Ok(())
     }
@@ -152,11 +129,7 @@ impl Runtime for FakeRuntime {
 
     async fn list_volumes(&self, filter: &LabelFilter) -> Result<Vec<ObjectInfo>> {
         let s = self.state.lock().unwrap();
-        Ok(s.volumes
-            .values()
-            .filter(|v| filter.matches(&v.labels))
-            .cloned()
-            .collect())
+        Ok(s.volumes.values().filter(|v| filter.matches(&v.labels)).cloned().collect())
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
@@ -200,11 +173,7 @@ impl Runtime for FakeRuntime {
 
     async fn list_containers(&self, filter: &LabelFilter) -> Result<Vec<ContainerInfo>> {
         let s = self.state.lock().unwrap();
-        Ok(s.containers
-            .values()
-            .filter(|c| filter.matches(&c.labels))
-            .cloned()
-            .collect())
+        Ok(s.containers.values().filter(|c| filter.matches(&c.labels)).cloned().collect())
     }
 
     async fn remove_container(&self, id: &str) -> Result<()> {

@@ -167,12 +167,7 @@ pub struct RuntimeError {
 
 impl RuntimeError {
     pub fn new(kind: RuntimeErrorKind, message: impl Into<String>) -> Self {
-        RuntimeError {
-            kind,
-            message: message.into(),
-            hint: None,
-            source: None,
-        }
+        RuntimeError { kind, message: message.into(), hint: None, source: None }
     }
 
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {

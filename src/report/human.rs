@@ -17,10 +17,17 @@ pub(super) struct Human {
 struct Bars {
     multi: MultiProgress,
     lines: Mutex<BTreeMap<String, ProgressBar>>,
+    /// What the plan said for each database, so a reused one is done once it answers.
+    actions: Mutex<BTreeMap<String, Action>>,
 }
 
 fn spinner_style() -> ProgressStyle {
     ProgressStyle::with_template("{spinner} {prefix:<24} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn done_style() -> ProgressStyle {
+    ProgressStyle::with_template("✓ {prefix:<24} {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
@@ -47,18 +54,19 @@ impl Human {
         let bars = bars.then(|| Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             lines: Mutex::new(BTreeMap::new()),
+            actions: Mutex::new(BTreeMap::new()),
         });
         Human { bars, verbose }
     }
 
     pub(super) fn finish(&self) {
         if let Some(b) = &self.bars {
+            // Finished lines stay on screen: they are the record of what happened.
             for (_, bar) in std::mem::take(&mut *b.lines.lock().expect("reporter lock")) {
                 if !bar.is_finished() {
                     bar.finish();
                 }
             }
-            let _ = b.multi.clear();
         }
     }
 
@@ -84,6 +92,18 @@ impl Human {
         Some(bar.clone())
     }
 
+    /// Marks a live line done, keeping its last message.
+    fn done(&self, key: &str, message: String) {
+        if let Some(bar) = self.line(key, spinner_style()) {
+            bar.set_style(done_style());
+            bar.finish_with_message(message);
+        }
+    }
+
+    fn action(&self, key: &str) -> Option<Action> {
+        self.bars.as_ref()?.actions.lock().expect("reporter lock").get(key).copied()
+    }
+
     pub(super) fn event(&self, e: &Event) {
         match e {
             Event::Plan { env, actions } => {
@@ -98,6 +118,9 @@ impl Human {
                     summary.join(", ")
                 ));
                 for a in actions {
+                    if let Some(b) = &self.bars {
+                        b.actions.lock().expect("reporter lock").insert(a.db.to_string(), a.action);
+                    }
                     if let Some(bar) = self.line(&a.db.to_string(), spinner_style()) {
                         bar.set_message(match a.action {
                             Action::Reuse => "checking",
@@ -168,7 +191,10 @@ impl Human {
                     "ready in {:.1}s: {engine} {version} (pinned {pinned})",
                     *elapsed_ms as f64 / 1000.0
                 );
-                match self.line(&db.to_string(), spinner_style()) {
+                let key = db.to_string();
+                match self.line(&key, spinner_style()) {
+                    // A reused database is done once it answers; a new one gets its role next.
+                    Some(_) if self.action(&key) == Some(Action::Reuse) => self.done(&key, msg),
                     Some(bar) => bar.set_message(msg),
                     None => self.println(format!("{db}: {msg}")),
                 }
@@ -180,7 +206,9 @@ impl Human {
                     format!(", extensions {}", extensions.join(", "))
                 };
                 match self.line(&db.to_string(), spinner_style()) {
-                    Some(bar) => bar.set_message(format!("{} · role {role}{ext}", bar.message())),
+                    Some(bar) => {
+                        self.done(&db.to_string(), format!("{} · role {role}{ext}", bar.message()))
+                    }
                     None => {
                         if self.verbose > 0 {
                             self.println(format!("{db}: role {role}{ext}"));

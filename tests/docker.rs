@@ -11,29 +11,16 @@ use dbtwin::runtime::{LabelFilter, Runtime, labels};
 use mysql_async::prelude::Queryable;
 
 fn demo_profiles() -> [String; 4] {
-    [
-        "-p".into(),
-        path("profiles/shop-ci.yaml"),
-        "-p".into(),
-        path("profiles/offline.yaml"),
-    ]
+    ["-p".into(), path("profiles/shop-ci.yaml"), "-p".into(), path("profiles/offline.yaml")]
 }
 
 fn pair_profiles() -> [String; 4] {
-    [
-        "-p".into(),
-        path("tests/profiles/pair.yaml"),
-        "-p".into(),
-        path("profiles/offline.yaml"),
-    ]
+    ["-p".into(), path("tests/profiles/pair.yaml"), "-p".into(), path("profiles/offline.yaml")]
 }
 
 async fn up(env: &str, profiles: &[String], extra: &[&str]) -> std::process::Output {
     let mut cmd = dbtwin();
-    cmd.arg("up")
-        .args(profiles)
-        .args(["--env", env])
-        .args(extra);
+    cmd.arg("up").args(profiles).args(["--env", env]).args(extra);
     run(cmd).await
 }
 
@@ -63,16 +50,8 @@ async fn mysql_version(url: &str) -> String {
 async fn redis_version(url: &str) -> String {
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .unwrap()
-        .trim()
-        .to_string()
+    let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.unwrap();
+    info.lines().find_map(|l| l.strip_prefix("redis_version:")).unwrap().trim().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,41 +64,17 @@ async fn demo_comes_up_answers_with_its_pinned_versions_and_goes_away() {
     let out = up(&env, &demo_profiles(), &[]).await;
     assert_success(&out);
     let printed = stdout(&out);
-    for var in [
-        "ACCOUNTS_MAIN_URL",
-        "CATALOG_MAIN_URL",
-        "ORDERS_MAIN_URL",
-        "SESSIONS_CACHE_URL",
-    ] {
+    for var in ["ACCOUNTS_MAIN_URL", "CATALOG_MAIN_URL", "ORDERS_MAIN_URL", "SESSIONS_CACHE_URL"] {
         assert!(printed.contains(var), "up prints {var}: {printed}");
     }
-    assert!(
-        !printed.contains(":****@") || !printed.contains("password"),
-        "{printed}"
-    );
+    assert!(!printed.contains(":****@") || !printed.contains("password"), "{printed}");
 
     let urls = env_urls(&env).await;
     // The application's own role answers on each engine's protocol, at the pinned version.
-    assert!(
-        pg_version(&urls["ACCOUNTS_MAIN_URL"])
-            .await
-            .starts_with("17.")
-    );
-    assert!(
-        pg_version(&urls["CATALOG_MAIN_URL"])
-            .await
-            .starts_with("15.")
-    );
-    assert!(
-        mysql_version(&urls["ORDERS_MAIN_URL"])
-            .await
-            .starts_with("11.8.")
-    );
-    assert!(
-        redis_version(&urls["SESSIONS_CACHE_URL"])
-            .await
-            .starts_with("7.0.")
-    );
+    assert!(pg_version(&urls["ACCOUNTS_MAIN_URL"]).await.starts_with("17."));
+    assert!(pg_version(&urls["CATALOG_MAIN_URL"]).await.starts_with("15."));
+    assert!(mysql_version(&urls["ORDERS_MAIN_URL"]).await.starts_with("11.8."));
+    assert!(redis_version(&urls["SESSIONS_CACHE_URL"]).await.starts_with("7.0."));
 
     // Passwords never appear in what `up` printed, on stdout or stderr.
     for (var, url) in &urls {
@@ -139,27 +94,14 @@ async fn demo_comes_up_answers_with_its_pinned_versions_and_goes_away() {
     // The application role is not a superuser and has the profile's grants; the extension exists.
     let app = &urls["ACCOUNTS_MAIN_URL"];
     assert!(app.starts_with("postgres://app:"));
-    let rows = pg_query(
-        app,
-        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
-    )
-    .await
-    .unwrap();
-    assert!(
-        !rows[0].get::<_, bool>(0),
-        "the app role must not be a superuser"
-    );
-    let ext = pg_query(
-        app,
-        "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'",
-    )
-    .await
-    .unwrap();
+    let rows =
+        pg_query(app, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").await.unwrap();
+    assert!(!rows[0].get::<_, bool>(0), "the app role must not be a superuser");
+    let ext =
+        pg_query(app, "SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'").await.unwrap();
     assert_eq!(ext.len(), 1, "pgcrypto is created");
     let admin = &urls["ACCOUNTS_MAIN_ADMIN_URL"];
-    pg_query(admin, "CREATE TABLE t (id int primary key)")
-        .await
-        .unwrap();
+    pg_query(admin, "CREATE TABLE t (id int primary key)").await.unwrap();
     pg_query(app, "INSERT INTO t VALUES (1)")
         .await
         .expect("readwrite may insert into tables the admin creates");
@@ -175,9 +117,7 @@ async fn demo_comes_up_answers_with_its_pinned_versions_and_goes_away() {
     // Ports are published on 127.0.0.1 only.
     let containers = rt
         .list_containers(
-            &LabelFilter::default()
-                .eq(labels::ENV, &env)
-                .eq(labels::KIND, labels::KIND_DATABASE),
+            &LabelFilter::default().eq(labels::ENV, &env).eq(labels::KIND, labels::KIND_DATABASE),
         )
         .await
         .unwrap();
@@ -204,15 +144,7 @@ async fn two_environments_live_side_by_side_isolated() {
     for var in ["ACCOUNTS_MAIN_URL", "SESSIONS_CACHE_URL"] {
         assert_ne!(ua[var], ub[var], "{var} differs between environments");
     }
-    let port = |u: &str| {
-        u.rsplit_once(':')
-            .unwrap()
-            .1
-            .split('/')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let port = |u: &str| u.rsplit_once(':').unwrap().1.split('/').next().unwrap().to_string();
     let pass = |u: &str| {
         u.split_once("://")
             .unwrap()
@@ -225,42 +157,18 @@ async fn two_environments_live_side_by_side_isolated() {
             .1
             .to_string()
     };
-    assert_ne!(
-        port(&ua["ACCOUNTS_MAIN_URL"]),
-        port(&ub["ACCOUNTS_MAIN_URL"])
-    );
-    assert_ne!(
-        pass(&ua["ACCOUNTS_MAIN_URL"]),
-        pass(&ub["ACCOUNTS_MAIN_URL"])
-    );
+    assert_ne!(port(&ua["ACCOUNTS_MAIN_URL"]), port(&ub["ACCOUNTS_MAIN_URL"]));
+    assert_ne!(pass(&ua["ACCOUNTS_MAIN_URL"]), pass(&ub["ACCOUNTS_MAIN_URL"]));
 
     // Data written in one is not in the other.
-    pg_query(
-        &ua["ACCOUNTS_MAIN_ADMIN_URL"],
-        "CREATE TABLE only_in_a (id int)",
-    )
-    .await
-    .unwrap();
-    assert!(
-        pg_query(&ub["ACCOUNTS_MAIN_ADMIN_URL"], "SELECT * FROM only_in_a")
-            .await
-            .is_err()
-    );
+    pg_query(&ua["ACCOUNTS_MAIN_ADMIN_URL"], "CREATE TABLE only_in_a (id int)").await.unwrap();
+    assert!(pg_query(&ub["ACCOUNTS_MAIN_ADMIN_URL"], "SELECT * FROM only_in_a").await.is_err());
     let client = redis::Client::open(ua["SESSIONS_CACHE_URL"].as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: () = redis::cmd("SET")
-        .arg("k")
-        .arg("a")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let _: () = redis::cmd("SET").arg("k").arg("a").query_async(&mut conn).await.unwrap();
     let client_b = redis::Client::open(ub["SESSIONS_CACHE_URL"].as_str()).unwrap();
     let mut conn_b = client_b.get_multiplexed_async_connection().await.unwrap();
-    let v: Option<String> = redis::cmd("GET")
-        .arg("k")
-        .query_async(&mut conn_b)
-        .await
-        .unwrap();
+    let v: Option<String> = redis::cmd("GET").arg("k").query_async(&mut conn_b).await.unwrap();
     assert_eq!(v, None);
 
     // `ls` shows both environments.
@@ -268,22 +176,15 @@ async fn two_environments_live_side_by_side_isolated() {
     ls.args(["ls", "--json"]);
     let listed: serde_json::Value = serde_json::from_slice(&run(ls).await.stdout).unwrap();
     for env in [&a, &b] {
-        let rows: Vec<_> = listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["env"] == env.as_str())
-            .collect();
+        let rows: Vec<_> =
+            listed.as_array().unwrap().iter().filter(|r| r["env"] == env.as_str()).collect();
         assert_eq!(rows.len(), 2, "{env} has two databases in ls");
         assert!(rows.iter().all(|r| r["health"] == "healthy"), "{rows:?}");
     }
 
     down(&a).await;
     assert_eq!(leftovers(&rt, &a).await, Vec::<String>::new());
-    assert!(
-        !leftovers(&rt, &b).await.is_empty(),
-        "down of one environment leaves the other alone"
-    );
+    assert!(!leftovers(&rt, &b).await.is_empty(), "down of one environment leaves the other alone");
     down(&b).await;
     assert_eq!(leftovers(&rt, &b).await, Vec::<String>::new());
 }
@@ -295,9 +196,8 @@ async fn a_second_up_changes_nothing_and_a_version_change_needs_recreate() {
     let env = unique_env("rerun");
     let _cleanup = Cleanup(env.clone());
     assert_success(&up(&env, &pair_profiles(), &[]).await);
-    let filter = LabelFilter::default()
-        .eq(labels::ENV, &env)
-        .eq(labels::KIND, labels::KIND_DATABASE);
+    let filter =
+        LabelFilter::default().eq(labels::ENV, &env).eq(labels::KIND, labels::KIND_DATABASE);
     let ids = |cs: Vec<dbtwin::runtime::ContainerInfo>| {
         cs.into_iter().map(|c| (c.name, c.id)).collect::<Vec<_>>()
     };
@@ -308,17 +208,10 @@ async fn a_second_up_changes_nothing_and_a_version_change_needs_recreate() {
     assert_success(&again);
     let after = ids(rt.list_containers(&filter).await.unwrap());
     assert_eq!(before, after, "the same containers, nothing re-created");
-    assert_eq!(
-        urls_before,
-        env_urls(&env).await,
-        "same ports and passwords"
-    );
+    assert_eq!(urls_before, env_urls(&env).await, "same ports and passwords");
     let events = stdout(&again);
     assert!(events.contains(r#""action":"reuse""#), "{events}");
-    assert!(
-        !events.contains(r#""event":"database_created""#),
-        "{events}"
-    );
+    assert!(!events.contains(r#""event":"database_created""#), "{events}");
 
     // A changed version is refused without --recreate, naming what changed, and nothing changes.
     let dir = tempfile::tempdir().unwrap();
@@ -330,37 +223,16 @@ async fn a_second_up_changes_nothing_and_a_version_change_needs_recreate() {
     let mut profiles = pair_profiles().to_vec();
     profiles.extend(["-p".to_string(), bumped.to_string_lossy().into_owned()]);
     let refused = up(&env, &profiles, &[]).await;
-    assert_eq!(
-        refused.status.code(),
-        Some(dbtwin::exit::RUNTIME_FAILED),
-        "{}",
-        stderr(&refused)
-    );
-    assert!(
-        stderr(&refused).contains("accounts.main: version 15 → 17"),
-        "{}",
-        stderr(&refused)
-    );
+    assert_eq!(refused.status.code(), Some(dbtwin::exit::RUNTIME_FAILED), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("accounts.main: version 15 → 17"), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("--recreate"));
     assert_eq!(before, ids(rt.list_containers(&filter).await.unwrap()));
 
     let recreated = up(&env, &profiles, &["--recreate"]).await;
     assert_success(&recreated);
     let urls = env_urls(&env).await;
-    assert!(
-        pg_version(&urls["ACCOUNTS_MAIN_URL"])
-            .await
-            .starts_with("17.")
-    );
-    let port = |u: &str| {
-        u.rsplit_once(':')
-            .unwrap()
-            .1
-            .split('/')
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    assert!(pg_version(&urls["ACCOUNTS_MAIN_URL"]).await.starts_with("17."));
+    let port = |u: &str| u.rsplit_once(':').unwrap().1.split('/').next().unwrap().to_string();
     assert_eq!(
         port(&urls["ACCOUNTS_MAIN_URL"]),
         port(&urls_before["ACCOUNTS_MAIN_URL"]),
@@ -387,12 +259,7 @@ async fn an_image_that_cannot_be_pulled_fails_cleanly() {
         "services:\n  a:\n    databases:\n      main: { engine: postgres, version: \"15\", image: \"dbtwin-test/not-there:15\" }\n",
     );
     let out = up(&env, &["-p".into(), p.to_string_lossy().into_owned()], &[]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(dbtwin::exit::RUNTIME_FAILED),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(dbtwin::exit::RUNTIME_FAILED), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("failed to pull image dbtwin-test/not-there:15"),
         "{}",
@@ -417,24 +284,14 @@ async fn a_database_that_never_answers_is_reported_with_its_log_and_removed() {
         "p.yaml",
         "defaults: { storage: tmpfs }\nservices:\n  a:\n    databases:\n      main: { engine: postgres, version: \"15\", settings: { port: 5999 } }\n  b:\n    databases:\n      cache: { engine: redis, version: \"7.0\" }\n",
     );
-    let profiles = [
-        "-p".into(),
-        p.to_string_lossy().into_owned(),
-        "-p".into(),
-        path("profiles/offline.yaml"),
-    ];
+    let profiles =
+        ["-p".into(), p.to_string_lossy().into_owned(), "-p".into(), path("profiles/offline.yaml")];
     let out = up(&env, &profiles, &["--ready-timeout", "8"]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(dbtwin::exit::NOT_READY), "{err}");
-    assert!(
-        err.contains("a.main did not become ready: no answer within 8s"),
-        "{err}"
-    );
+    assert!(err.contains("a.main did not become ready: no answer within 8s"), "{err}");
     assert!(err.contains("last lines of its log"), "{err}");
-    assert!(
-        err.contains("5999"),
-        "the log tail shows the server's own lines: {err}"
-    );
+    assert!(err.contains("5999"), "the log tail shows the server's own lines: {err}");
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
 
     // A server that exits at once is reported as soon as it stops, not at the deadline.
@@ -459,10 +316,7 @@ async fn a_database_that_never_answers_is_reported_with_its_log_and_removed() {
     assert_eq!(out.status.code(), Some(dbtwin::exit::NOT_READY), "{err}");
     assert!(err.contains("the container stopped"), "{err}");
     assert!(err.contains("no_such_setting"), "{err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(100),
-        "did not wait for the deadline"
-    );
+    assert!(started.elapsed() < Duration::from_secs(100), "did not wait for the deadline");
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
 }
 
@@ -474,38 +328,20 @@ async fn sigint_during_up_leaves_nothing_behind() {
     let _cleanup = Cleanup(env.clone());
     let mut cmd = dbtwin();
     cmd.arg("up").args(demo_profiles()).args(["--env", &env]);
-    cmd.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = cmd.spawn().unwrap();
     // Wait until the run has created something, then interrupt it mid-way.
-    let filter = LabelFilter::default()
-        .eq(labels::ENV, &env)
-        .eq(labels::KIND, labels::KIND_DATABASE);
+    let filter =
+        LabelFilter::default().eq(labels::ENV, &env).eq(labels::KIND, labels::KIND_DATABASE);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while rt.list_containers(&filter).await.unwrap().is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "up created nothing within 60s"
-        );
+        assert!(std::time::Instant::now() < deadline, "up created nothing within 60s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let pid = child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(dbtwin::exit::INTERRUPTED),
-        "{}",
-        stderr(&out)
-    );
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    assert_eq!(out.status.code(), Some(dbtwin::exit::INTERRUPTED), "{}", stderr(&out));
     assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
 }
@@ -516,10 +352,7 @@ async fn the_environment_lock_refuses_a_live_holder_and_takes_over_a_dead_one() 
     let _slot = Slot::take().await;
     let env = unique_env("lock");
     let _cleanup = Cleanup(env.clone());
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_string();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
     let hold = |owner: String| {
         let env = env.clone();
         async move {
@@ -540,32 +373,17 @@ async fn the_environment_lock_refuses_a_live_holder_and_takes_over_a_dead_one() 
                 .arg("dbtwin-offline/redis:7.0")
                 .output()
                 .unwrap();
-            assert!(
-                status.status.success(),
-                "{}",
-                String::from_utf8_lossy(&status.stderr)
-            );
+            assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
         }
     };
     // Held by a live process (this test): refused.
     hold(format!("{hostname}:{}", std::process::id())).await;
     let out = up(&env, &pair_profiles(), &[]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(dbtwin::exit::LOCKED),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("is being changed by another dbtwin"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(dbtwin::exit::LOCKED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is being changed by another dbtwin"), "{}", stderr(&out));
     assert!(
         rt.list_containers(
-            &LabelFilter::default()
-                .eq(labels::ENV, &env)
-                .eq(labels::KIND, labels::KIND_DATABASE)
+            &LabelFilter::default().eq(labels::ENV, &env).eq(labels::KIND, labels::KIND_DATABASE)
         )
         .await
         .unwrap()
@@ -577,11 +395,7 @@ async fn the_environment_lock_refuses_a_live_holder_and_takes_over_a_dead_one() 
     hold(format!("{hostname}:999999999")).await;
     let out = up(&env, &pair_profiles(), &[]).await;
     assert_success(&out);
-    assert!(
-        stderr(&out).contains("took over the stale lock"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("took over the stale lock"), "{}", stderr(&out));
     down(&env).await;
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
 }

@@ -33,30 +33,20 @@ async fn sid_mysql_9_and_postgres_18_come_up_at_their_pinned_versions() {
         "defaults: { storage: tmpfs }\nservices:\n  legacy:\n    databases:\n      main: { engine: mysql, version: \"9\" }\n  next:\n    databases:\n      main: { engine: postgres, version: \"18\" }\n",
     );
     let mut cmd = dbtwin();
-    cmd.args(["up", "-p"])
-        .arg(&p)
-        .args(["-p", &path("profiles/offline.yaml"), "--env", &env]);
+    cmd.args(["up", "-p"]).arg(&p).args(["-p", &path("profiles/offline.yaml"), "--env", &env]);
     let out = run(cmd).await;
     assert_success(&out);
     let urls = env_urls(&env).await;
 
-    let mut conn = mysql_async::Conn::from_url(urls["LEGACY_MAIN_URL"].as_str())
-        .await
-        .unwrap();
+    let mut conn = mysql_async::Conn::from_url(urls["LEGACY_MAIN_URL"].as_str()).await.unwrap();
     let v: Option<String> = conn.query_first("SELECT VERSION()").await.unwrap();
     assert!(v.unwrap().starts_with("9."));
     conn.disconnect().await.unwrap();
 
     let (client, connection) =
-        tokio_postgres::connect(&urls["NEXT_MAIN_URL"], tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        tokio_postgres::connect(&urls["NEXT_MAIN_URL"], tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
-    let v: String = client
-        .query_one("SHOW server_version", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let v: String = client.query_one("SHOW server_version", &[]).await.unwrap().get(0);
     assert!(v.starts_with("18."), "{v}");
 
     let mut down = dbtwin();

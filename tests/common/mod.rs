@@ -2,10 +2,7 @@
 //! making sure the offline images exist (built once, by the project's script), unique environment
 //! names, running the binary, and checking that an environment left nothing behind.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of this module"
-)]
+#![allow(dead_code, reason = "each test binary uses a different part of this module")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,29 +69,20 @@ fn ensure_images() {
             return;
         }
         eprintln!("building missing offline images: {missing:?}");
-        let names: Vec<String> = missing
-            .iter()
-            .map(|m| m.trim_start_matches("dbtwin-offline/").to_string())
-            .collect();
+        let names: Vec<String> =
+            missing.iter().map(|m| m.trim_start_matches("dbtwin-offline/").to_string()).collect();
         let status = std::process::Command::new(root().join("tests/images/build"))
             .args(&names)
             .status()
             .expect("run tests/images/build");
-        assert!(
-            status.success(),
-            "tests/images/build failed for {missing:?}"
-        );
+        assert!(status.success(), "tests/images/build failed for {missing:?}");
     });
 }
 
 /// A fresh environment name per call: tests run in parallel and must never share one.
 pub fn unique_env(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "t-{prefix}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("t-{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
 }
 
 /// How many container tests run at once: each starts several database servers, and these
@@ -128,18 +116,14 @@ impl Drop for Slot {
 /// The dbtwin binary, with a clean environment for the variables dbtwin reads.
 pub fn dbtwin() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_dbtwin"));
-    cmd.env_remove("DBTWIN_ENV")
-        .env_remove("DBTWIN_PROFILE")
-        .env_remove("DBTWIN_HOST");
+    cmd.env_remove("DBTWIN_ENV").env_remove("DBTWIN_PROFILE").env_remove("DBTWIN_HOST");
     cmd.current_dir(root());
     cmd
 }
 
 /// Runs the binary to completion (off the async runtime's threads).
 pub async fn run(mut cmd: std::process::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run dbtwin"))
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || cmd.output().expect("run dbtwin")).await.unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -172,18 +156,10 @@ pub async fn leftovers(rt: &DockerRuntime, env: &str) -> Vec<String> {
         .map(|c| format!("container {}", c.name))
         .collect();
     left.extend(
-        rt.list_volumes(&filter)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|v| format!("volume {}", v.name)),
+        rt.list_volumes(&filter).await.unwrap().into_iter().map(|v| format!("volume {}", v.name)),
     );
     left.extend(
-        rt.list_networks(&filter)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|n| format!("network {}", n.name)),
+        rt.list_networks(&filter).await.unwrap().into_iter().map(|n| format!("network {}", n.name)),
     );
     left
 }

@@ -93,3 +93,25 @@ fn an_unreachable_engine_is_one_line_with_a_hint() {
     );
     assert!(lines[1].starts_with("hint: "), "{err}");
 }
+
+#[test]
+fn env_auto_names_the_environment_after_the_ci_branch() {
+    let docker_up =
+        std::process::Command::new("docker").arg("info").output().is_ok_and(|o| o.status.success());
+    if !docker_up {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but Docker is unreachable");
+        eprintln!("SKIPPED: Docker is unreachable");
+        return;
+    }
+    let out = dbtwin()
+        .args(["env", "--env", "auto"])
+        .env("GITHUB_HEAD_REF", "Feature/JIRA-42_Login")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(dbtwin::exit::NOT_FOUND), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("environment `feature-jira-42_login` has no databases"),
+        "{}",
+        stderr(&out)
+    );
+}

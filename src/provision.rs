@@ -1104,6 +1104,18 @@ mod tests {
     }
 
     #[test]
+    fn images_come_from_the_override_the_map_or_the_official_name_behind_the_registry() {
+        let p = profile(
+            "registry: mirror.example.com/hub/\nimages: { redis: { \"7.0\": local/redis:7 } }\nservices:\n  a:\n    databases:\n      main: { engine: redis, version: \"7.0\" }\n      pg: { engine: postgres, version: \"17.6\" }\n      own: { engine: postgres, version: \"15\", image: \"team/pg:15-postgis\" }\n",
+        );
+        let images: BTreeMap<String, String> =
+            p.databases().map(|(_, name, db)| (name.to_string(), image_for(&p, db))).collect();
+        assert_eq!(images["main"], "local/redis:7");
+        assert_eq!(images["pg"], "mirror.example.com/hub/postgres:17.6");
+        assert_eq!(images["own"], "team/pg:15-postgis");
+    }
+
+    #[test]
     fn the_spec_hash_ignores_secrets_and_sees_settings() {
         let p = profile(TWO_REDIS);
         let db = p.databases().next().unwrap().2.clone();

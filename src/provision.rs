@@ -761,6 +761,15 @@ fn credentials_from_volume(kind: EngineKind, v: &ObjectInfo) -> Option<Credentia
     })
 }
 
+/// The first pause between readiness probes, and the longest. A failed probe is one local TCP
+/// connection that the engine's port proxy drops, so probing often is cheap, while every pause
+/// longer than needed is time added to `up` (measured: with a 1 s cap, `up` noticed a ready
+/// MariaDB 0.5-0.8 s late).
+const PROBE_DELAY_FIRST: Duration = Duration::from_millis(50);
+const PROBE_DELAY_MAX: Duration = Duration::from_millis(200);
+/// How often a waiting database's container state is checked (an API call to the engine).
+const STATE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// Probes until the server answers a real query, with backoff, until the deadline. Stops early
 /// when the container exits (no point waiting for a crashed server) or the run is cancelled.
 #[expect(clippy::too_many_arguments, reason = "all needed, one call site")]
@@ -776,8 +785,9 @@ async fn wait_ready<R: Runtime>(
     cancel: &Cancel,
 ) -> Result<String, ProvisionError> {
     let deadline = Instant::now() + timeout;
-    let mut delay = Duration::from_millis(50);
+    let mut delay = PROBE_DELAY_FIRST;
     let mut attempt = 0u32;
+    let mut last_state_check: Option<Instant> = None;
     let not_ready = |reason: String, log_tail: String| ProvisionError::NotReady {
         db: db.clone(),
         reason,
@@ -796,15 +806,21 @@ async fn wait_ready<R: Runtime>(
             }
             Err(e) => e,
         };
-        match rt.inspect_container(container).await?.map(|c| c.state) {
-            Some(ContainerState::Running) => {}
-            Some(state) => {
-                let tail = rt.logs_tail(container, LOG_TAIL_LINES).await.unwrap_or_default();
-                return Err(not_ready(format!("the container stopped: {}", state.label()), tail));
-            }
-            None => return Err(not_ready("the container was removed".into(), String::new())),
-        }
         let now = Instant::now();
+        if last_state_check.is_none_or(|t| now - t >= STATE_CHECK_EVERY) || now >= deadline {
+            last_state_check = Some(now);
+            match rt.inspect_container(container).await?.map(|c| c.state) {
+                Some(ContainerState::Running) => {}
+                Some(state) => {
+                    let tail = rt.logs_tail(container, LOG_TAIL_LINES).await.unwrap_or_default();
+                    return Err(not_ready(
+                        format!("the container stopped: {}", state.label()),
+                        tail,
+                    ));
+                }
+                None => return Err(not_ready("the container was removed".into(), String::new())),
+            }
+        }
         if now >= deadline {
             let tail = rt.logs_tail(container, LOG_TAIL_LINES).await.unwrap_or_default();
             return Err(not_ready(
@@ -816,7 +832,7 @@ async fn wait_ready<R: Runtime>(
         if !cancel.sleep(delay.min(deadline - now)).await {
             return Err(ProvisionError::Interrupted);
         }
-        delay = (delay * 3 / 2).min(Duration::from_secs(1));
+        delay = (delay * 3 / 2).min(PROBE_DELAY_MAX);
     }
 }
 

@@ -431,3 +431,84 @@ async fn broken_profiles_start_nothing() {
         assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new(), "{what}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_volumes_bring_the_data_back_with_their_passwords() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let env = unique_env("keep");
+    let _cleanup = Cleanup(env.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_profile(
+        dir.path(),
+        "p.yaml",
+        "services:\n  accounts:\n    databases:\n      main: { engine: postgres, version: \"15\", storage: volume }\n",
+    );
+    let profiles =
+        ["-p".into(), p.to_string_lossy().into_owned(), "-p".into(), path("profiles/offline.yaml")];
+    assert_success(&up(&env, &profiles, &[]).await);
+    let urls = env_urls(&env).await;
+    let admin = &urls["ACCOUNTS_MAIN_ADMIN_URL"];
+    pg_query(admin, "CREATE TABLE kept (id int)").await.unwrap();
+    pg_query(admin, "INSERT INTO kept VALUES (7)").await.unwrap();
+
+    let mut keep = dbtwin();
+    keep.args(["down", "--keep-volumes", "--env", &env]);
+    assert_success(&run(keep).await);
+    let left = leftovers(&rt, &env).await;
+    assert_eq!(left, vec![format!("volume dbtwin-{env}.accounts.main.data")]);
+
+    // The data directory was initialised with the first passwords; the new container uses them.
+    assert_success(&up(&env, &profiles, &[]).await);
+    let again = env_urls(&env).await;
+    let rows = pg_query(&again["ACCOUNTS_MAIN_URL"], "SELECT count(*) FROM kept").await.unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), 1);
+    down(&env).await;
+    assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_logs_and_shell_reach_the_environment() {
+    let Some(_rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let env = unique_env("tools");
+    let _cleanup = Cleanup(env.clone());
+    assert_success(&up(&env, &pair_profiles(), &[]).await);
+    let urls = env_urls(&env).await;
+
+    // `run` passes the URLs to the command, which exits with its own code.
+    let mut cmd = dbtwin();
+    cmd.args(["run", "--env", &env, "--", "sh", "-c", "echo \"$ACCOUNTS_MAIN_URL\"; exit 3"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(stdout(&out).trim(), urls["ACCOUNTS_MAIN_URL"]);
+
+    // `shell` runs the engine's own client inside the container, as the application's role.
+    let mut cmd = dbtwin();
+    cmd.args(["shell", "--env", &env, "accounts"]);
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"SELECT current_user, 6 * 7 AS answer;\n").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(text.contains("app") && text.contains("42"), "{text}");
+
+    // `logs` prints the server's own log; a service with one database needs no `.DB`.
+    let mut cmd = dbtwin();
+    cmd.args(["logs", "--env", &env, "sessions", "--tail", "50"]);
+    let out = run(cmd).await;
+    assert_success(&out);
+    assert!(stdout(&out).contains("Ready to accept connections"), "{}", stdout(&out));
+    let mut cmd = dbtwin();
+    cmd.args(["logs", "--env", &env, "nosuch"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(dbtwin::exit::NOT_FOUND));
+    assert!(stderr(&out).contains("accounts.main, sessions.cache"), "{}", stderr(&out));
+    down(&env).await;
+}

@@ -14,7 +14,7 @@ mod up;
 use crate::cli::{Cli, Command, Global};
 use crate::environment::{EnvName, EnvNameError};
 use crate::exit;
-use crate::profile::ProfileErrors;
+use crate::profile::{ProfileErrors, url_variable};
 use crate::provision::{self, ProvisionError, RunningDatabase};
 use crate::report::{Mode, Reporter};
 use crate::runtime::docker::{ConnectOptions, DockerRuntime};
@@ -163,11 +163,6 @@ fn select<'a>(
             )),
         }),
     }
-}
-
-/// The variable name of a database's URL: `ACCOUNTS_MAIN_URL`.
-pub fn url_variable(service: &str, database: &str, suffix: &str) -> String {
-    format!("{service}_{database}_{suffix}").to_ascii_uppercase().replace('-', "_")
 }
 
 /// The URLs of an environment as variables, in a stable order.

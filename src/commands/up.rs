@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{CommandError, connect, reporter, url_variable};
+use super::{CommandError, connect, reporter};
 use crate::cli::{Global, UpArgs};
 use crate::engine;
 use crate::environment::EnvName;
-use crate::profile;
+use crate::profile::{self, url_variable};
 use crate::provision::{self, Cancel, UpOptions};
 
 pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {

@@ -33,3 +33,4 @@ pub use model::{
     InvalidSize, Migrations, PinnedVersion, Profile, ProfileName, Service, ServiceName, Storage,
     UnknownEngine, VersionError,
 };
+pub use validate::url_variable;

@@ -377,6 +377,21 @@ fn cases() -> Vec<Case> {
             hint: Some("give each database its own port, or leave `port` out to get a free one"),
         },
         Case {
+            name: "two databases whose URL variables collide",
+            files: &[(
+                "p.yaml",
+                "services:\n  a-b:\n    databases:\n      main: { engine: redis, version: \"7.0\" }\n  a_b:\n    databases:\n      main: { engine: redis, version: \"7.0\" }\n",
+            )],
+            load: &[],
+            file: Some("p.yaml"),
+            line: Some(7),
+            key: Some("services.a_b.databases.main"),
+            message: "its URL variable A_B_MAIN_URL is also a-b.main's",
+            hint: Some(
+                "rename the service or database so the names differ by more than `-` and `_`",
+            ),
+        },
+        Case {
             name: "extends cycle",
             files: &[("a.yaml", "extends: b.yaml\n"), ("b.yaml", "# b\nextends: a.yaml\n")],
             load: &[],

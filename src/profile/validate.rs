@@ -70,6 +70,7 @@ pub(crate) fn profile(
         Some(_) => check.push(check.at("services", "expected a map of services")),
     }
     check.ports(&out_services);
+    check.variables(&out_services);
 
     match name {
         Some(name) if check.errors.is_empty() => Ok(Profile {
@@ -530,6 +531,30 @@ impl Checker<'_> {
         ok.then_some(AppRole { name, grants })
     }
 
+    /// `a-b.main` and `a_b.main` would both hand the application `A_B_MAIN_URL`: report the
+    /// second, naming the first.
+    fn variables(&mut self, services: &BTreeMap<ServiceName, Service>) {
+        let mut taken: BTreeMap<String, String> = BTreeMap::new();
+        for (service, service_def) in services {
+            for db in service_def.databases.keys() {
+                let variable = url_variable(service.as_str(), db.as_str(), "URL");
+                let here = format!("{service}.{db}");
+                match taken.get(&variable) {
+                    Some(first) => {
+                        let key = format!("services.{service}.databases.{db}");
+                        let error = self
+                            .at(&key, format!("its URL variable {variable} is also {first}'s"))
+                            .with_hint("rename the service or database so the names differ by more than `-` and `_`");
+                        self.push(error);
+                    }
+                    None => {
+                        taken.insert(variable, here);
+                    }
+                }
+            }
+        }
+    }
+
     /// Two databases on one fixed host port cannot both start: report the second, naming the first.
     fn ports(&mut self, services: &BTreeMap<ServiceName, Service>) {
         let mut taken: BTreeMap<u16, String> = BTreeMap::new();
@@ -552,6 +577,12 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The environment variable a database's URL is given to the application under
+/// (`ACCOUNTS_MAIN_URL`, `ACCOUNTS_MAIN_ADMIN_URL`); two databases must not share one.
+pub fn url_variable(service: &str, database: &str, suffix: &str) -> String {
+    format!("{service}_{database}_{suffix}").to_ascii_uppercase().replace('-', "_")
 }
 
 /// A mapping key as a name (names are strings; anything else fails the name rule with its text).

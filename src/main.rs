@@ -10,6 +10,7 @@ use dbtwin::commands::{self, CommandError};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = cli.global.verbose > 0;
+    let json = cli.global.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -21,36 +22,35 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report_error(&e, verbose);
+            if json {
+                // Machine output ends with a result object on failure too.
+                let result = serde_json::json!({
+                    "result": "error",
+                    "exit_code": e.exit_code(),
+                    "error": error_chain(&e).join(": "),
+                    "hint": e.hint(),
+                });
+                println!("{result}");
+            }
             ExitCode::from(e.exit_code().clamp(0, 255) as u8)
         }
     }
 }
 
-/// Prints the error once: what failed and its root cause on one line (every cause with `-v`),
-/// then the failing container's log tail, then a hint.
+/// Prints the error once: what failed and why, on one line (a line per cause with `-v`), then
+/// the failing container's log tail, then a hint.
 fn report_error(e: &CommandError, verbose: bool) {
     if let CommandError::Child(_) = e {
         return;
     }
-    // The chain, each text once (`transparent` variants repeat their inner message).
-    let mut chain: Vec<String> = vec![e.to_string()];
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !chain.iter().any(|c| c.ends_with(&text)) {
-            chain.push(text);
-        }
-        source = s.source();
-    }
+    let chain = error_chain(e);
     if verbose {
         eprintln!("error: {}", chain[0]);
         for cause in &chain[1..] {
             eprintln!("  caused by: {cause}");
         }
-    } else if chain.len() > 1 {
-        eprintln!("error: {}: {}", chain[0], chain[chain.len() - 1]);
     } else {
-        eprintln!("error: {}", chain[0]);
+        eprintln!("error: {}", chain.join(": "));
     }
     if let Some(tail) = e.log_tail() {
         eprintln!("  last lines of its log:");
@@ -61,4 +61,19 @@ fn report_error(e: &CommandError, verbose: bool) {
     if let Some(hint) = e.hint() {
         eprintln!("hint: {hint}");
     }
+}
+
+/// The error and its causes, each text once (`transparent` variants and wrappers repeat their
+/// inner message).
+fn error_chain(e: &CommandError) -> Vec<String> {
+    let mut chain: Vec<String> = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !chain.iter().any(|c| c.ends_with(&text)) {
+            chain.push(text);
+        }
+        source = s.source();
+    }
+    chain
 }

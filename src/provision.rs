@@ -81,6 +81,13 @@ pub enum ProvisionError {
     Conflicts(Vec<String>),
     #[error("environment `{env}` is being changed by another dbtwin ({owner})")]
     Locked { env: String, owner: String },
+    /// The engine refused an operation on one database (create, start: a port in use).
+    #[error("{db}: {source}")]
+    Engine {
+        db: DbRef,
+        #[source]
+        source: RuntimeError,
+    },
     #[error("{db} did not become ready: {reason}")]
     NotReady { db: DbRef, reason: String, log_tail: String },
     #[error("{db}: {message}")]
@@ -108,19 +115,21 @@ impl ProvisionError {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            ProvisionError::Runtime(e) => e.hint.clone(),
+            ProvisionError::Runtime(e) | ProvisionError::Engine { source: e, .. } => e.hint.clone(),
             ProvisionError::Conflicts(_) => Some(
                 "run `dbtwin up --recreate` to replace them (their data is lost), or `dbtwin down` first"
                     .into(),
             ),
             ProvisionError::Locked { env, .. } => Some(format!(
-                "wait for it to finish; if no dbtwin is running, `dbtwin down --env {env}` clears the lock"
+                "wait for it to finish; if that dbtwin is gone (another machine, or killed), \
+                 `docker rm {}` removes the lock",
+                labels::lock_name(env)
             )),
-            ProvisionError::NotReady { .. } => Some(
-                "the log above says why; `--ready-timeout` gives a slow machine more time, \
-                 `--keep-on-failure` keeps the container to inspect"
-                    .into(),
-            ),
+            ProvisionError::NotReady { log_tail, .. } => Some(format!(
+                "{}`--ready-timeout` gives a slow machine more time, `--keep-on-failure` keeps the \
+                 container to inspect",
+                if log_tail.trim().is_empty() { "" } else { "the server's log above says why; " }
+            )),
             _ => None,
         }
     }
@@ -172,16 +181,10 @@ pub fn image_for(profile: &Profile, db: &Database) -> String {
     }
 }
 
-/// A hash of everything that would change the container. Secrets are left out (the password of a
-/// running database is kept, not regenerated), so the hash is stable across runs.
+/// A hash of everything that would change the container. Secrets are not part of the container's
+/// arguments (the password of a running database is kept, not regenerated), so the hash is
+/// stable across runs.
 pub fn spec_hash(db: &Database, image: &str) -> String {
-    let placeholder = Credentials {
-        admin_user: engine::admin_user(db.engine).into(),
-        admin_password: "*".into(),
-        app_user: db.role.name.clone(),
-        app_password: "*".into(),
-        database: db.name.clone(),
-    };
     let mut h = Sha256::new();
     let mut field = |k: &str, v: &str| {
         h.update(k.as_bytes());
@@ -192,7 +195,11 @@ pub fn spec_hash(db: &Database, image: &str) -> String {
     field("engine", db.engine.as_str());
     field("version", db.version.as_str());
     field("image", image);
-    for arg in engine::server_args(db.engine, db, &placeholder) {
+    for arg in engine::entrypoint(db.engine)
+        .into_iter()
+        .flatten()
+        .chain(engine::server_args(db.engine, db))
+    {
         field("arg", &arg);
     }
     field("storage", &format!("{:?}", db.storage));
@@ -204,6 +211,16 @@ pub fn spec_hash(db: &Database, image: &str) -> String {
         field("extension", ext);
     }
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A free port on a loopback publish address, found by binding it for a moment. `None` for any
+/// other address (a remote engine's host): the engine chooses there, and a restart may move it.
+fn free_port(publish_ip: &str) -> Option<u16> {
+    let ip: std::net::IpAddr = publish_ip.parse().ok()?;
+    if !ip.is_loopback() {
+        return None;
+    }
+    std::net::TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map(|a| a.port()).ok()
 }
 
 fn now_secs() -> u64 {
@@ -335,13 +352,30 @@ fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".to_string())
 }
 
-/// Whether the process that holds a lock is gone: only decidable when it ran on this host.
+/// This boot of this machine: a pid is only meaningful within one boot.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown-boot".to_string())
+}
+
+/// Who holds a lock: `host:boot:pid`.
+fn lock_owner() -> String {
+    format!("{}:{}:{}", hostname(), boot_id(), std::process::id())
+}
+
+/// Whether the process that holds a lock is gone. Decidable only for an owner on this host: a
+/// different boot means the machine restarted since; else its pid must have exited.
 fn owner_is_gone(owner: &str) -> bool {
-    let Some((host, pid)) = owner.rsplit_once(':') else {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(pid), Some(boot), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    host == hostname()
-        && pid
+    if host != hostname() {
+        return false;
+    }
+    boot != boot_id()
+        || pid
             .parse::<u32>()
             .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
@@ -356,13 +390,13 @@ async fn acquire_lock<R: Runtime>(
     events: &Events,
 ) -> Result<String, ProvisionError> {
     let name = labels::lock_name(env.as_str());
-    let owner = format!("{}:{}", hostname(), std::process::id());
     let mut lock_labels = base_labels(env, labels::KIND_LOCK, run);
-    lock_labels.insert(labels::LOCK_OWNER.to_string(), owner);
+    lock_labels.insert(labels::LOCK_OWNER.to_string(), lock_owner());
     let spec = ContainerSpec {
         name: name.clone(),
         image: image.to_string(),
         env: vec![],
+        entrypoint: None,
         cmd: vec![],
         labels: lock_labels,
         container_port: 1,
@@ -373,33 +407,34 @@ async fn acquire_lock<R: Runtime>(
         data: DataMount::Tmpfs { target: "/dbtwin-lock".to_string() },
         memory: None,
     };
-    for _ in 0..2 {
+    let mut last_owner = "unknown".to_string();
+    for _ in 0..5 {
         match rt.create_container(&spec).await {
             Ok(id) => {
                 events.emit(Event::LockAcquired { env: env.to_string() });
                 return Ok(id);
             }
             Err(e) if e.kind == RuntimeErrorKind::Conflict => {
-                let holder = rt.inspect_container(&name).await?;
-                let holder_owner = holder
-                    .as_ref()
-                    .and_then(|h| h.label(labels::LOCK_OWNER))
-                    .unwrap_or("unknown")
-                    .to_string();
-                if holder.is_some() && !owner_is_gone(&holder_owner) {
-                    return Err(ProvisionError::Locked {
-                        env: env.to_string(),
-                        owner: holder_owner,
-                    });
+                // The holder may be releasing it right now: then the name is free again soon.
+                let Some(holder) = rt.inspect_container(&name).await? else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                last_owner = holder.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
+                if !owner_is_gone(&last_owner) {
+                    return Err(ProvisionError::Locked { env: env.to_string(), owner: last_owner });
                 }
-                // The holder died without releasing it (killed, machine crash): take it over.
-                rt.remove_container(&name).await?;
-                events.emit(Event::LockTakenOver { env: env.to_string(), owner: holder_owner });
+                // The holder died without releasing it (killed, machine restarted): take it
+                // over, removing exactly that container (by id, never by name, which a live
+                // process may have taken in between).
+                rt.remove_container(&holder.id).await?;
+                events
+                    .emit(Event::LockTakenOver { env: env.to_string(), owner: last_owner.clone() });
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ProvisionError::Locked { env: env.to_string(), owner: "unknown".into() })
+    Err(ProvisionError::Locked { env: env.to_string(), owner: last_owner })
 }
 
 /// Decides every database's action, refusing before any change when a container differs from
@@ -413,6 +448,14 @@ async fn plan<'p, R: Runtime>(
         rt.list_containers(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE)).await?;
     let mut by_name: BTreeMap<String, ContainerInfo> =
         existing.into_iter().map(|c| (c.name.clone(), c)).collect();
+    // Kept volumes (`down --keep-volumes`): a data directory of another engine or version cannot
+    // be opened by this one, so it is a difference like a container's.
+    let volumes: BTreeMap<String, ObjectInfo> = rt
+        .list_volumes(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_VOLUME))
+        .await?
+        .into_iter()
+        .map(|v| (v.name.clone(), v))
+        .collect();
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
     for (service, name, config) in profile.databases() {
@@ -421,8 +464,31 @@ async fn plan<'p, R: Runtime>(
         let spec_hash = spec_hash(config, &image);
         let container = labels::container_name(opts.env.as_str(), service.as_str(), name.as_str());
         let existing = by_name.remove(&container);
+        let volume =
+            volumes.get(&labels::volume_name(opts.env.as_str(), service.as_str(), name.as_str()));
+        let kept_differs = volume.filter(|_| config.storage == Storage::Volume).and_then(|v| {
+            let (engine, version) = (v.labels.get(labels::ENGINE), v.labels.get(labels::VERSION));
+            (engine.map(String::as_str) != Some(config.engine.as_str())
+                || version.map(String::as_str) != Some(config.version.as_str()))
+            .then(|| {
+                format!(
+                    "  {db}: a kept volume holds {} {} data, the profile wants {} {}",
+                    engine.map_or("?", |s| s.as_str()),
+                    version.map_or("?", |s| s.as_str()),
+                    config.engine,
+                    config.version.as_str()
+                )
+            })
+        });
         let action = match &existing {
-            None => Action::Create,
+            None => match kept_differs {
+                None => Action::Create,
+                Some(_) if opts.recreate => Action::Recreate,
+                Some(difference) => {
+                    conflicts.push(difference);
+                    Action::Create
+                }
+            },
             Some(c) if c.label(labels::SPEC) == Some(spec_hash.as_str()) => {
                 if c.state.is_running() { Action::Reuse } else { Action::Start }
             }
@@ -479,11 +545,30 @@ async fn reconcile<R: Runtime>(
     });
 
     let network = labels::network_name(opts.env.as_str());
-    let networks =
-        rt.list_networks(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_NETWORK)).await?;
-    if !networks.iter().any(|n| n.name == network) {
-        rt.create_network(&network, &base_labels(&opts.env, labels::KIND_NETWORK, run)).await?;
-        events.emit(Event::NetworkCreated { name: network.clone() });
+    // Looked up by exact name whatever its labels: the engine lets two networks share a name
+    // through the API, and a stranger's network of our name must not be joined or duplicated.
+    let same_name: Vec<ObjectInfo> = rt
+        .list_networks(&LabelFilter::default())
+        .await?
+        .into_iter()
+        .filter(|n| n.name == network)
+        .collect();
+    match same_name.as_slice() {
+        [] => {
+            rt.create_network(&network, &base_labels(&opts.env, labels::KIND_NETWORK, run)).await?;
+            events.emit(Event::NetworkCreated { name: network.clone() });
+        }
+        [ours] if ours.labels.get(labels::ENV).map(String::as_str) == Some(opts.env.as_str()) => {}
+        _ => {
+            return Err(RuntimeError::new(
+                RuntimeErrorKind::Conflict,
+                format!(
+                    "a network named {network} exists that dbtwin did not make (or several do)"
+                ),
+            )
+            .with_hint(format!("remove it (`docker network rm {network}`) or choose another --env"))
+            .into());
+        }
     }
 
     // Every database in parallel; the first failure cancels the rest at their next step (the
@@ -534,6 +619,8 @@ async fn bring_up<R: Runtime>(
     let kind = config.engine;
     let env = opts.env.as_str();
     let container_name = labels::container_name(env, &step.db.service, &step.db.database);
+    let engine_error =
+        |source: RuntimeError| ProvisionError::Engine { db: step.db.clone(), source };
     let fail = |message: String, source: Option<RuntimeError>| ProvisionError::Failed {
         db: step.db.clone(),
         message,
@@ -554,36 +641,60 @@ async fn bring_up<R: Runtime>(
                 )
             })?;
             if step.action == Action::Start {
-                rt.start_container(&c.id)
-                    .await
-                    .map_err(|e| fail(format!("failed to start {}", c.name), Some(e)))?;
+                if cancel.is_cancelled() {
+                    return Err(ProvisionError::Interrupted);
+                }
+                rt.start_container(&c.id).await.map_err(engine_error)?;
             }
             (c.id.clone(), creds)
         }
         Action::Create | Action::Recreate => {
             let mut keep_port = None;
             if let Some(old) = &step.existing {
-                // A recreated database keeps its engine-chosen port, so URLs stay valid.
+                // A recreated database keeps its port, so URLs stay valid.
                 keep_port = old.ports.get(&engine::container_port(kind)).copied();
-                rt.remove_container(&old.id).await?;
-                rt.remove_volume(&labels::volume_name(env, &step.db.service, &step.db.database))
-                    .await?;
+                rt.remove_container(&old.id).await.map_err(engine_error)?;
             }
-            let id = create(rt, profile, opts, step, network, run, keep_port).await?;
-            let info = rt
-                .inspect_container(&id)
-                .await?
-                .ok_or_else(|| fail("container vanished".into(), None))?;
-            let creds =
-                engine::credentials_from_env(kind, &info.env).expect("dbtwin set the credentials");
-            events.emit(Event::DatabaseCreated {
-                db: step.db.clone(),
-                container: container_name.clone(),
-            });
-            rt.start_container(&id)
-                .await
-                .map_err(|e| fail(format!("failed to start {container_name}"), Some(e)))?;
-            (id, creds)
+            if step.action == Action::Recreate {
+                rt.remove_volume(&labels::volume_name(env, &step.db.service, &step.db.database))
+                    .await
+                    .map_err(engine_error)?;
+            }
+            let fixed = config.port.or(keep_port);
+            let mut attempts = 0;
+            loop {
+                if cancel.is_cancelled() {
+                    return Err(ProvisionError::Interrupted);
+                }
+                // The port is chosen once, at creation, and written into the container, so a
+                // restarted container (a reboot, `docker stop`) comes back on the same one.
+                let host_port = fixed.or_else(|| free_port(rt.publish_ip()));
+                let id = create(rt, profile, opts, step, network, run, host_port).await?;
+                let info = rt
+                    .inspect_container(&id)
+                    .await
+                    .map_err(engine_error)?
+                    .ok_or_else(|| fail("container vanished".into(), None))?;
+                let creds = engine::credentials_from_env(kind, &info.env)
+                    .expect("dbtwin set the credentials");
+                events.emit(Event::DatabaseCreated {
+                    db: step.db.clone(),
+                    container: container_name.clone(),
+                });
+                match rt.start_container(&id).await {
+                    Ok(()) => break (id, creds),
+                    // Another process took the port between choosing and starting: choose again.
+                    Err(e)
+                        if e.kind == RuntimeErrorKind::PortInUse
+                            && fixed.is_none()
+                            && attempts < 3 =>
+                    {
+                        attempts += 1;
+                        rt.remove_container(&id).await.map_err(engine_error)?;
+                    }
+                    Err(e) => return Err(engine_error(e)),
+                }
+            }
         }
     };
 
@@ -635,15 +746,19 @@ async fn bring_up<R: Runtime>(
         });
     }
 
-    if matches!(step.action, Action::Create | Action::Recreate) {
-        engine::configure(kind, &endpoint, &credentials, config).await.map_err(|e| {
-            ProvisionError::Failed {
+    // A started container may have come back with a fresh data directory (tmpfs after a reboot
+    // or `docker stop`): configuring is idempotent, so it runs for every database this run
+    // created or started; a running one is left alone.
+    if step.action != Action::Reuse {
+        if let Err(e) = engine::configure(kind, &endpoint, &credentials, config).await {
+            let log_tail = rt.logs_tail(&container_id, LOG_TAIL_LINES).await.unwrap_or_default();
+            return Err(ProvisionError::Failed {
                 db: step.db.clone(),
-                message: "failed to set up the application role".to_string(),
-                log_tail: String::new(),
+                message: "failed to prepare the database for the application".to_string(),
+                log_tail,
                 source: Some(Box::new(e)),
-            }
-        })?;
+            });
+        }
         events.emit(Event::DatabaseConfigured {
             db: step.db.clone(),
             role: credentials.app_user.clone(),
@@ -670,7 +785,7 @@ async fn create<R: Runtime>(
     step: &Step<'_>,
     network: &str,
     run: &str,
-    keep_port: Option<u16>,
+    host_port: Option<u16>,
 ) -> Result<String, ProvisionError> {
     let config = step.config;
     let kind = config.engine;
@@ -725,10 +840,11 @@ async fn create<R: Runtime>(
         name: labels::container_name(env, service, database),
         image: step.image.clone(),
         env: engine::container_env(kind, &credentials),
-        cmd: engine::server_args(kind, config, &credentials),
+        entrypoint: engine::entrypoint(kind),
+        cmd: engine::server_args(kind, config),
         labels: object_labels,
         container_port: engine::container_port(kind),
-        host_port: config.port.or(keep_port),
+        host_port,
         host_ip: rt.publish_ip().to_string(),
         network: network.to_string(),
         network_alias: format!("{service}.{database}"),
@@ -899,18 +1015,26 @@ pub struct Removed {
     pub networks: Vec<String>,
 }
 
-/// Removes an environment (or, with `None`, every environment) and everything it holds.
+/// Removes an environment (or, with `None`, every environment) and everything it holds. Refuses
+/// while a live `up` holds an environment's lock, rather than pull it out from under it.
 pub async fn down<R: Runtime>(
     rt: &R,
     env: Option<&EnvName>,
     keep_volumes: bool,
     events: &Events,
-) -> Result<Removed, RuntimeError> {
+) -> Result<Removed, ProvisionError> {
     let filter = match env {
         Some(env) => env_filter(env),
         None => LabelFilter::default().has(labels::ENV),
     };
-    remove_matching(rt, &filter, keep_volumes, events).await
+    for lock in rt.list_containers(&filter.clone().eq(labels::KIND, labels::KIND_LOCK)).await? {
+        let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
+        if !owner_is_gone(&owner) {
+            let env = lock.label(labels::ENV).unwrap_or("?").to_string();
+            return Err(ProvisionError::Locked { env, owner });
+        }
+    }
+    Ok(remove_matching(rt, &filter, keep_volumes, events).await?)
 }
 
 /// A database container of some environment, read back from the engine.

@@ -8,7 +8,7 @@ pub(super) async fn run(g: &Global, args: &EnvArgs) -> Result<(), CommandError> 
     let env = EnvName::resolve(&g.env)?;
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
-    let vars = url_variables(&env, &dbs, args.admin);
+    let vars = url_variables(&env, &dbs, args.admin)?;
     let format = if g.json { EnvFormat::Json } else { args.format };
     print!("{}", render(&vars, format));
     Ok(())

@@ -34,6 +34,8 @@ pub enum CommandError {
     #[error("{message}")]
     NotFound { message: String, hint: Option<String> },
     #[error("{message}")]
+    NotRunning { message: String, hint: Option<String> },
+    #[error("{message}")]
     Io {
         message: String,
         #[source]
@@ -51,13 +53,16 @@ impl CommandError {
             CommandError::EnvName(_) => exit::USAGE,
             CommandError::Runtime(e) => runtime_code(e),
             CommandError::Provision(e) => match e {
-                ProvisionError::Runtime(e) => runtime_code(e),
+                ProvisionError::Runtime(e) | ProvisionError::Engine { source: e, .. } => {
+                    runtime_code(e)
+                }
                 ProvisionError::Conflicts(_) => exit::RUNTIME_FAILED,
                 ProvisionError::Locked { .. } => exit::LOCKED,
                 ProvisionError::NotReady { .. } | ProvisionError::Failed { .. } => exit::NOT_READY,
                 ProvisionError::Interrupted => exit::INTERRUPTED,
             },
             CommandError::NotFound { .. } => exit::NOT_FOUND,
+            CommandError::NotRunning { .. } => exit::NOT_READY,
             CommandError::Io { .. } => exit::RUNTIME_FAILED,
             CommandError::Child(code) => *code,
         }
@@ -67,7 +72,13 @@ impl CommandError {
         match self {
             CommandError::Runtime(e) => e.hint.clone(),
             CommandError::Provision(e) => e.hint(),
-            CommandError::NotFound { hint, .. } => hint.clone(),
+            CommandError::NotFound { hint, .. } | CommandError::NotRunning { hint, .. } => {
+                hint.clone()
+            }
+            CommandError::EnvName(EnvNameError::NoBranch) => Some(
+                "name the environment with `--env NAME`, or set the CI's branch variable (e.g. GITHUB_REF_NAME)"
+                    .into(),
+            ),
             CommandError::EnvName(_) => {
                 Some("environment names use lowercase letters, digits, `-` and `_`; or pass `--env auto`".into())
             }
@@ -165,11 +176,20 @@ fn select<'a>(
     }
 }
 
-/// The URLs of an environment as variables, in a stable order.
-fn url_variables(env: &EnvName, dbs: &[RunningDatabase], admin: bool) -> Vec<(String, String)> {
+/// The URLs of an environment as variables, in a stable order. A database that is not running
+/// has no URL to give: that is an error naming it, never a silently missing variable.
+fn url_variables(
+    env: &EnvName,
+    dbs: &[RunningDatabase],
+    admin: bool,
+) -> Result<Vec<(String, String)>, CommandError> {
     let mut vars = vec![("DBTWIN_ENV".to_string(), env.to_string())];
+    let mut down = Vec::new();
     for d in dbs {
-        let (Some(kind), Some(at), Some(creds)) = (d.engine, &d.endpoint, &d.credentials) else {
+        let (Some(kind), Some(at), Some(creds), true) =
+            (d.engine, &d.endpoint, &d.credentials, d.state.is_running())
+        else {
+            down.push(format!("{} ({})", d.db, d.state.label()));
             continue;
         };
         vars.push((
@@ -183,5 +203,14 @@ fn url_variables(env: &EnvName, dbs: &[RunningDatabase], admin: bool) -> Vec<(St
             ));
         }
     }
-    vars
+    if !down.is_empty() {
+        return Err(CommandError::NotRunning {
+            message: format!(
+                "environment `{env}` has databases that are not running: {}",
+                down.join(", ")
+            ),
+            hint: Some(format!("start them with `dbtwin up -p PROFILE --env {env}`")),
+        });
+    }
+    Ok(vars)
 }

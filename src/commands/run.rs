@@ -8,7 +8,7 @@ pub(super) async fn run(g: &Global, args: &RunArgs) -> Result<(), CommandError> 
     let env = EnvName::resolve(&g.env)?;
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
-    let vars = url_variables(&env, &dbs, args.admin);
+    let vars = url_variables(&env, &dbs, args.admin)?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = std::process::Command::new(program);
     command.args(rest).envs(vars);

@@ -19,7 +19,7 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
     let rt = connect(g).await?;
     let reporter = reporter(g);
     let cancel = Cancel::default();
-    let signals = tokio::spawn(watch_signals(cancel.clone()));
+    let signals = tokio::spawn(watch_signals(cancel.clone(), env.to_string()));
     let opts = UpOptions {
         env,
         recreate: args.recreate,
@@ -75,8 +75,9 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM cancels the run; `up` then removes what it created before exiting.
-async fn watch_signals(cancel: Cancel) {
+/// Ctrl-C or SIGTERM cancels the run; `up` then removes what it created before exiting. A second
+/// one stops at once, saying what may be left.
+async fn watch_signals(cancel: Cancel, env: String) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -85,14 +86,22 @@ async fn watch_signals(cancel: Cancel) {
         else {
             return;
         };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+        for round in 0..2 {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            if round == 0 {
+                cancel.cancel();
+            }
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+        cancel.cancel();
+        let _ = tokio::signal::ctrl_c().await;
     }
-    cancel.cancel();
+    eprintln!("interrupted again: stopping now; `dbtwin down --env {env}` removes what is left");
+    std::process::exit(crate::exit::INTERRUPTED);
 }

@@ -170,15 +170,21 @@ pub fn container_env(kind: EngineKind, creds: &Credentials) -> Vec<(String, Stri
 /// Arguments for the image's entrypoint. They all start with `-`, which every official entrypoint
 /// takes as "run the server with these flags", so the image's own server command is kept.
 /// Throwaway tuning comes first so the profile's `settings` can override any of it.
-pub fn server_args(kind: EngineKind, db: &Database, creds: &Credentials) -> Vec<String> {
+pub fn server_args(kind: EngineKind, db: &Database) -> Vec<String> {
     let throwaway = db.durability == Durability::Throwaway;
     match kind {
         EngineKind::Postgres => postgres::server_args(throwaway, &db.settings),
         EngineKind::Mysql | EngineKind::Mariadb => {
             mysql::server_args(kind, throwaway, &db.settings)
         }
-        EngineKind::Redis => redis::server_args(throwaway, &db.settings, creds, db.role.grants),
+        EngineKind::Redis => redis::server_args(throwaway, &db.settings, db.role.grants),
     }
+}
+
+/// An entrypoint to use instead of the image's own, where the engine needs one (Redis: to keep
+/// its passwords out of the command line).
+pub fn entrypoint(kind: EngineKind) -> Option<Vec<String>> {
+    (kind == EngineKind::Redis).then(redis::entrypoint)
 }
 
 /// Why one readiness probe failed, and whether trying again can help.

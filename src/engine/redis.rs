@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use redis::{ErrorKind, ServerErrorKind};
 
-use super::{Credentials, Endpoint, ProbeError};
+use super::{
+    Credentials, ENV_ADMIN_PASSWORD, ENV_APP_PASSWORD, ENV_APP_USER, Endpoint, ProbeError,
+};
 use crate::profile::Grants;
 
 /// The ACL rules of each grant level. `readwrite` may run everything but administration;
@@ -17,21 +19,25 @@ fn acl_rules(grants: Grants) -> &'static [&'static str] {
     }
 }
 
+/// The entrypoint: the image's own, started through `sh` so that the passwords come from the
+/// container's environment. Were they arguments, `docker ps --no-trunc` and the host's process
+/// list would show them.
+pub(super) fn entrypoint() -> Vec<String> {
+    let script = format!(
+        "exec docker-entrypoint.sh redis-server --requirepass \"${ENV_ADMIN_PASSWORD}\" \
+         --user \"${ENV_APP_USER}\" on \">${ENV_APP_PASSWORD}\" \"$@\""
+    );
+    vec!["sh".into(), "-c".into(), script, "redis-server".into()]
+}
+
+/// The arguments after the entrypoint's own: the application user's ACL rules (the user is part
+/// of the server's configuration, so it survives restarts), then throwaway tuning, then settings.
 pub(super) fn server_args(
     throwaway: bool,
     settings: &BTreeMap<String, String>,
-    creds: &Credentials,
     grants: Grants,
 ) -> Vec<String> {
-    let mut args = vec!["--requirepass".to_string(), creds.admin_password.clone()];
-    // The application user is part of the server's configuration, so it survives restarts.
-    args.extend([
-        "--user".to_string(),
-        creds.app_user.clone(),
-        "on".to_string(),
-        format!(">{}", creds.app_password),
-    ]);
-    args.extend(acl_rules(grants).iter().map(|r| r.to_string()));
+    let mut args: Vec<String> = acl_rules(grants).iter().map(|r| r.to_string()).collect();
     if throwaway {
         args.extend(["--save", "", "--appendonly", "no"].map(String::from));
     }
@@ -81,19 +87,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_app_user_is_in_the_startup_arguments() {
-        let creds = Credentials {
-            admin_user: "default".into(),
-            admin_password: "adminpw".into(),
-            app_user: "app".into(),
-            app_password: "apppw".into(),
-            database: "0".into(),
-        };
-        let args = server_args(true, &BTreeMap::new(), &creds, Grants::ReadOnly);
-        let joined = args.join(" ");
-        assert!(
-            joined.starts_with("--requirepass adminpw --user app on >apppw ~* &* -@all +@read")
-        );
-        assert!(joined.ends_with("--save  --appendonly no"));
+    fn passwords_stay_out_of_the_arguments() {
+        let args = server_args(true, &BTreeMap::new(), Grants::ReadOnly);
+        assert_eq!(args.join(" "), "~* &* -@all +@read +@connection --save  --appendonly no");
+        let script = &entrypoint()[2];
+        assert!(script.contains("--requirepass \"$DBTWIN_ADMIN_PASSWORD\""), "{script}");
+        assert!(script.contains("on \">$DBTWIN_APP_PASSWORD\" \"$@\""), "{script}");
     }
 }

@@ -185,8 +185,12 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         Some(ContainerStateStatusEnum::DEAD) => ContainerState::Dead,
         other => ContainerState::Other(other.map_or("unknown".into(), |s| s.to_string())),
     };
+    // Published ports: what the running container has, else what its configuration asks for (a
+    // stopped container publishes nothing, but its fixed ports are known).
+    let configured = r.host_config.and_then(|h| h.port_bindings).unwrap_or_default();
+    let live = r.network_settings.and_then(|n| n.ports).unwrap_or_default();
     let mut ports = BTreeMap::new();
-    for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
+    for (key, bindings) in configured.into_iter().chain(live) {
         let Some(container_port) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else {
             continue;
         };
@@ -386,6 +390,7 @@ impl Runtime for DockerRuntime {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            entrypoint: spec.entrypoint.clone(),
             cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
             labels: Some(spec.labels.clone().into_iter().collect()),
             exposed_ports: Some(vec![port_key]),
@@ -403,10 +408,18 @@ impl Runtime for DockerRuntime {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
-        self.docker
-            .start_container(id, None)
-            .await
-            .map_err(wrap(format!("failed to start container {id}")))
+        self.docker.start_container(id, None).await.map_err(|e| {
+            let port_taken = matches!(&e, bollard::errors::Error::DockerResponseServerError { message, .. }
+                if message.contains("port is already allocated") || message.contains("address already in use"));
+            let mut err = wrap(format!("failed to start container {id}"))(e);
+            if port_taken {
+                err.kind = RuntimeErrorKind::PortInUse;
+                err = err.with_hint(
+                    "another process or container holds that host port: stop it, or give the database another `port`",
+                );
+            }
+            err
+        })
     }
 
     async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {

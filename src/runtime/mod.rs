@@ -19,7 +19,9 @@ pub struct ContainerSpec {
     pub image: String,
     /// Environment variables; values may be secrets and are never logged.
     pub env: Vec<(String, String)>,
-    /// Arguments given to the image's entrypoint.
+    /// Replaces the image's entrypoint when set.
+    pub entrypoint: Option<Vec<String>>,
+    /// Arguments given to the entrypoint.
     pub cmd: Vec<String>,
     pub labels: BTreeMap<String, String>,
     /// The port the server listens on inside the container.
@@ -149,6 +151,8 @@ pub enum RuntimeErrorKind {
     Conflict,
     /// An image could not be pulled.
     Pull,
+    /// A host port to publish on is taken by another process or container.
+    PortInUse,
     /// Anything else the engine refused.
     Other,
 }

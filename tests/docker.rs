@@ -476,6 +476,24 @@ async fn kept_volumes_bring_the_data_back_with_their_passwords() {
     let left = leftovers(&rt, &env).await;
     assert_eq!(left, vec![format!("volume dbtwin-{env}.accounts.main.data")]);
 
+    // A kept PostgreSQL 15 data directory cannot be opened by 17: refused before anything starts.
+    let bumped = write_profile(
+        dir.path(),
+        "bump.yaml",
+        "services:\n  accounts:\n    databases:\n      main: { version: \"17\" }\n",
+    );
+    let mut bumped_profiles = profiles.to_vec();
+    bumped_profiles.extend(["-p".to_string(), bumped.to_string_lossy().into_owned()]);
+    let refused = up(&env, &bumped_profiles, &[]).await;
+    assert_eq!(refused.status.code(), Some(dbtwin::exit::RUNTIME_FAILED), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(
+            "accounts.main: a kept volume holds postgres 15 data, the profile wants postgres 17"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+
     // The data directory was initialised with the first passwords; the new container uses them.
     assert_success(&up(&env, &profiles, &[]).await);
     let again = env_urls(&env).await;

@@ -122,7 +122,7 @@ impl ProvisionError {
             ),
             ProvisionError::Locked { env, .. } => Some(format!(
                 "wait for it to finish; if that dbtwin is gone (another machine, or killed), \
-                 `docker rm {}` removes the lock",
+                 `docker rm -v {}` removes the lock",
                 labels::lock_name(env)
             )),
             ProvisionError::NotReady { log_tail, .. } => Some(format!(

@@ -397,9 +397,13 @@ async fn the_environment_lock_refuses_a_live_holder_and_takes_over_a_dead_one() 
     refused.args(["down", "--env", &env]);
     let out = run(refused).await;
     assert_eq!(out.status.code(), Some(dbtwin::exit::LOCKED), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("`docker rm dbtwin-{env}.lock`")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("`docker rm -v dbtwin-{env}.lock`")),
+        "{}",
+        stderr(&out)
+    );
     let rm = std::process::Command::new("docker")
-        .args(["rm", &format!("dbtwin-{env}.lock")])
+        .args(["rm", "-v", &format!("dbtwin-{env}.lock")])
         .output()
         .unwrap();
     assert!(rm.status.success());

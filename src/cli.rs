@@ -105,6 +105,10 @@ pub struct DownArgs {
     /// Keep the data volumes (a later `up` finds the data again).
     #[arg(long)]
     pub keep_volumes: bool,
+    /// Remove it even while another dbtwin holds its lock (one left by a killed `up` on another
+    /// machine cannot be told from a live one).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

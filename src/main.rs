@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report_error(&e, verbose);
-            if json {
+            if json && !matches!(e, CommandError::Child(_)) {
                 // Machine output ends with a result object on failure too.
                 let result = serde_json::json!({
                     "result": "error",

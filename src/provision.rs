@@ -6,8 +6,8 @@
 //! What a run created is found by label (`dbtwin.run`), not remembered in memory, so even an object
 //! whose creation raced with a failure is swept up.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
@@ -122,7 +122,8 @@ impl ProvisionError {
             ),
             ProvisionError::Locked { env, .. } => Some(format!(
                 "wait for it to finish; if that dbtwin is gone (another machine, or killed), \
-                 `docker rm -v {}` removes the lock",
+                 `docker rm -v {}` releases the lock, and `dbtwin down --force --env {env}` removes \
+                 the environment, lock and all",
                 labels::lock_name(env)
             )),
             ProvisionError::NotReady { log_tail, .. } => Some(format!(
@@ -213,14 +214,23 @@ pub fn spec_hash(db: &Database, image: &str) -> String {
     h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// A free port on a loopback publish address, found by binding it for a moment. `None` for any
-/// other address (a remote engine's host): the engine chooses there, and a restart may move it.
-fn free_port(publish_ip: &str) -> Option<u16> {
+/// A free port on a loopback publish address, found by binding it for a moment, and not one that
+/// any dbtwin container already has configured (a stopped one does not hold its port, but will
+/// want it back) or that another database of this run was just given. `None` for any other
+/// address (a remote engine's host): the engine chooses there, and a restart may move it.
+fn free_port(publish_ip: &str, reserved: &Mutex<BTreeSet<u16>>) -> Option<u16> {
     let ip: std::net::IpAddr = publish_ip.parse().ok()?;
     if !ip.is_loopback() {
         return None;
     }
-    std::net::TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).map(|a| a.port()).ok()
+    let mut reserved = reserved.lock().expect("port reservations");
+    for _ in 0..50 {
+        let port = std::net::TcpListener::bind((ip, 0)).and_then(|l| l.local_addr()).ok()?.port();
+        if reserved.insert(port) {
+            return Some(port);
+        }
+    }
+    None
 }
 
 fn now_secs() -> u64 {
@@ -343,20 +353,23 @@ async fn ensure_images<R: Runtime>(
     results.into_iter().collect::<Result<Vec<()>, _>>().map(|_| ())
 }
 
+const UNKNOWN_HOST: &str = "unknown-host";
+const UNKNOWN_BOOT: &str = "unknown-boot";
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".to_string())
+        .unwrap_or_else(|| UNKNOWN_HOST.to_string())
 }
 
 /// This boot of this machine: a pid is only meaningful within one boot.
 fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown-boot".to_string())
+        .unwrap_or_else(|_| UNKNOWN_BOOT.to_string())
 }
 
 /// Who holds a lock: `host:boot:pid`.
@@ -364,17 +377,22 @@ fn lock_owner() -> String {
     format!("{}:{}:{}", hostname(), boot_id(), std::process::id())
 }
 
-/// Whether the process that holds a lock is gone. Decidable only for an owner on this host: a
-/// different boot means the machine restarted since; else its pid must have exited.
+/// Whether the process that holds a lock is gone. Decidable only for an owner on this host, on a
+/// system with `/proc`: a different boot means the machine restarted since; else its pid must
+/// have exited. Anything undecidable counts as alive: a lock is never taken from a live `up`.
 fn owner_is_gone(owner: &str) -> bool {
     let mut parts = owner.rsplitn(3, ':');
     let (Some(pid), Some(boot), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    if host != hostname() {
+    let (this_host, this_boot) = (hostname(), boot_id());
+    if host != this_host || this_host == UNKNOWN_HOST || this_boot == UNKNOWN_BOOT {
         return false;
     }
-    boot != boot_id()
+    if !std::path::Path::new("/proc/self").exists() {
+        return false;
+    }
+    boot != this_boot
         || pid
             .parse::<u32>()
             .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
@@ -391,6 +409,8 @@ async fn acquire_lock<R: Runtime>(
 ) -> Result<String, ProvisionError> {
     let name = labels::lock_name(env.as_str());
     let mut lock_labels = base_labels(env, labels::KIND_LOCK, run);
+    // Not part of the run: teardown (by run label) must not release the lock before it is done.
+    lock_labels.remove(labels::RUN);
     lock_labels.insert(labels::LOCK_OWNER.to_string(), lock_owner());
     let spec = ContainerSpec {
         name: name.clone(),
@@ -439,11 +459,12 @@ async fn acquire_lock<R: Runtime>(
 
 /// Decides every database's action, refusing before any change when a container differs from
 /// the profile and `--recreate` was not given.
+/// Also returns the environment's databases that the profile no longer names.
 async fn plan<'p, R: Runtime>(
     rt: &R,
     profile: &'p Profile,
     opts: &UpOptions,
-) -> Result<Vec<Step<'p>>, ProvisionError> {
+) -> Result<(Vec<Step<'p>>, Vec<DbRef>), ProvisionError> {
     let existing =
         rt.list_containers(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE)).await?;
     let mut by_name: BTreeMap<String, ContainerInfo> =
@@ -468,8 +489,12 @@ async fn plan<'p, R: Runtime>(
             volumes.get(&labels::volume_name(opts.env.as_str(), service.as_str(), name.as_str()));
         let kept_differs = volume.filter(|_| config.storage == Storage::Volume).and_then(|v| {
             let (engine, version) = (v.labels.get(labels::ENGINE), v.labels.get(labels::VERSION));
+            // Data directories move within a major version (15 → 15.20), not across majors.
+            let major = version
+                .and_then(|v| crate::profile::PinnedVersion::parse(v).ok())
+                .and_then(|v| v.major());
             (engine.map(String::as_str) != Some(config.engine.as_str())
-                || version.map(String::as_str) != Some(config.version.as_str()))
+                || major != config.version.major())
             .then(|| {
                 format!(
                     "  {db}: a kept volume holds {} {} data, the profile wants {} {}",
@@ -506,7 +531,17 @@ async fn plan<'p, R: Runtime>(
     if !conflicts.is_empty() {
         return Err(ProvisionError::Conflicts(conflicts));
     }
-    Ok(steps)
+    // What is left are databases the profile no longer names: left alone, but said.
+    let orphans = by_name
+        .into_values()
+        .map(|c| {
+            DbRef::new(
+                c.label(labels::SERVICE).unwrap_or("?"),
+                c.label(labels::DATABASE).unwrap_or("?"),
+            )
+        })
+        .collect();
+    Ok((steps, orphans))
 }
 
 fn describe_difference(db: &DbRef, c: &ContainerInfo, config: &Database, image: &str) -> String {
@@ -535,7 +570,17 @@ async fn reconcile<R: Runtime>(
     cancel: &Cancel,
     run: &str,
 ) -> Result<UpOutcome, ProvisionError> {
-    let steps = plan(rt, profile, opts).await?;
+    let (steps, orphans) = plan(rt, profile, opts).await?;
+    for db in orphans {
+        events.emit(Event::Warning {
+            db: Some(db.clone()),
+            message: format!(
+                "is in environment {} but no longer in the profile; `docker rm -fv {}` removes it",
+                opts.env,
+                labels::container_name(opts.env.as_str(), &db.service, &db.database)
+            ),
+        });
+    }
     events.emit(Event::Plan {
         env: opts.env.to_string(),
         actions: steps
@@ -575,8 +620,17 @@ async fn reconcile<R: Runtime>(
     // shared flag is the same one Ctrl-C sets), and all tasks are awaited, never dropped
     // mid-request, before teardown starts.
     let network_name = network.as_str();
+    // Ports any dbtwin container has configured, stopped ones included: never handed out again.
+    let reserved: BTreeSet<u16> = rt
+        .list_containers(&LabelFilter::default().has(labels::ENV))
+        .await?
+        .iter()
+        .flat_map(|c| c.ports.values().copied())
+        .collect();
+    let reserved = &Mutex::new(reserved);
     let tasks = steps.iter().map(|step| async move {
-        let r = bring_up(rt, profile, opts, step, network_name, run, events, cancel).await;
+        let r =
+            bring_up(rt, profile, opts, step, network_name, run, events, cancel, reserved).await;
         if r.is_err() {
             cancel.cancel();
         }
@@ -614,6 +668,7 @@ async fn bring_up<R: Runtime>(
     run: &str,
     events: &Events,
     cancel: &Cancel,
+    reserved: &Mutex<BTreeSet<u16>>,
 ) -> Result<ReadyDatabase, ProvisionError> {
     let config = step.config;
     let kind = config.engine;
@@ -640,13 +695,37 @@ async fn bring_up<R: Runtime>(
                     None,
                 )
             })?;
+            let mut moved = false;
             if step.action == Action::Start {
                 if cancel.is_cancelled() {
                     return Err(ProvisionError::Interrupted);
                 }
-                rt.start_container(&c.id).await.map_err(engine_error)?;
+                match rt.start_container(&c.id).await {
+                    Ok(()) => {}
+                    // Its port was taken while it was stopped (another program; after a reboot,
+                    // anything): it moves to a new one, keeping its volume and credentials.
+                    Err(e) if e.kind == RuntimeErrorKind::PortInUse && config.port.is_none() => {
+                        let old = c.ports.get(&engine::container_port(kind)).copied().unwrap_or(0);
+                        events.emit(Event::Warning {
+                            db: Some(step.db.clone()),
+                            message: format!(
+                                "its port {old} is taken now, so it moves to a new one: run `dbtwin env` again for its URL"
+                            ),
+                        });
+                        rt.remove_container(&c.id).await.map_err(engine_error)?;
+                        moved = true;
+                    }
+                    Err(e) => return Err(engine_error(e)),
+                }
             }
-            (c.id.clone(), creds)
+            if moved {
+                create_and_start(
+                    rt, profile, opts, step, network, run, events, cancel, None, reserved,
+                )
+                .await?
+            } else {
+                (c.id.clone(), creds)
+            }
         }
         Action::Create | Action::Recreate => {
             let mut keep_port = None;
@@ -661,40 +740,8 @@ async fn bring_up<R: Runtime>(
                     .map_err(engine_error)?;
             }
             let fixed = config.port.or(keep_port);
-            let mut attempts = 0;
-            loop {
-                if cancel.is_cancelled() {
-                    return Err(ProvisionError::Interrupted);
-                }
-                // The port is chosen once, at creation, and written into the container, so a
-                // restarted container (a reboot, `docker stop`) comes back on the same one.
-                let host_port = fixed.or_else(|| free_port(rt.publish_ip()));
-                let id = create(rt, profile, opts, step, network, run, host_port).await?;
-                let info = rt
-                    .inspect_container(&id)
-                    .await
-                    .map_err(engine_error)?
-                    .ok_or_else(|| fail("container vanished".into(), None))?;
-                let creds = engine::credentials_from_env(kind, &info.env)
-                    .expect("dbtwin set the credentials");
-                events.emit(Event::DatabaseCreated {
-                    db: step.db.clone(),
-                    container: container_name.clone(),
-                });
-                match rt.start_container(&id).await {
-                    Ok(()) => break (id, creds),
-                    // Another process took the port between choosing and starting: choose again.
-                    Err(e)
-                        if e.kind == RuntimeErrorKind::PortInUse
-                            && fixed.is_none()
-                            && attempts < 3 =>
-                    {
-                        attempts += 1;
-                        rt.remove_container(&id).await.map_err(engine_error)?;
-                    }
-                    Err(e) => return Err(engine_error(e)),
-                }
-            }
+            create_and_start(rt, profile, opts, step, network, run, events, cancel, fixed, reserved)
+                .await?
         }
     };
 
@@ -776,6 +823,57 @@ async fn bring_up<R: Runtime>(
         endpoint,
         credentials,
     })
+}
+
+/// Creates a database's container and starts it. Unless the port is fixed (by the profile, or a
+/// recreated database keeping its own), a free one is chosen here and written into the container,
+/// so a restarted container (a reboot, `docker stop`) comes back on the same port; should another
+/// process take it between choosing and starting, another is chosen.
+#[expect(clippy::too_many_arguments, reason = "the run's context, passed through")]
+async fn create_and_start<R: Runtime>(
+    rt: &R,
+    profile: &Profile,
+    opts: &UpOptions,
+    step: &Step<'_>,
+    network: &str,
+    run: &str,
+    events: &Events,
+    cancel: &Cancel,
+    fixed: Option<u16>,
+    reserved: &Mutex<BTreeSet<u16>>,
+) -> Result<(String, Credentials), ProvisionError> {
+    let engine_error =
+        |source: RuntimeError| ProvisionError::Engine { db: step.db.clone(), source };
+    let container_name =
+        labels::container_name(opts.env.as_str(), &step.db.service, &step.db.database);
+    let mut attempts = 0;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(ProvisionError::Interrupted);
+        }
+        let host_port = fixed.or_else(|| free_port(rt.publish_ip(), reserved));
+        let id = create(rt, profile, opts, step, network, run, host_port).await?;
+        let info = rt.inspect_container(&id).await.map_err(engine_error)?.ok_or_else(|| {
+            engine_error(RuntimeError::new(
+                RuntimeErrorKind::NotFound,
+                format!("container {container_name} vanished"),
+            ))
+        })?;
+        let creds = engine::credentials_from_env(step.config.engine, &info.env)
+            .expect("dbtwin set the credentials");
+        events.emit(Event::DatabaseCreated {
+            db: step.db.clone(),
+            container: container_name.clone(),
+        });
+        match rt.start_container(&id).await {
+            Ok(()) => return Ok((id, creds)),
+            Err(e) if e.kind == RuntimeErrorKind::PortInUse && fixed.is_none() && attempts < 3 => {
+                attempts += 1;
+                rt.remove_container(&id).await.map_err(engine_error)?;
+            }
+            Err(e) => return Err(engine_error(e)),
+        }
+    }
 }
 
 async fn create<R: Runtime>(
@@ -1013,28 +1111,73 @@ pub struct Removed {
     pub containers: Vec<String>,
     pub volumes: Vec<String>,
     pub networks: Vec<String>,
+    /// Environments left alone because a live `up` holds their lock (`down --all`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
-/// Removes an environment (or, with `None`, every environment) and everything it holds. Refuses
-/// while a live `up` holds an environment's lock, rather than pull it out from under it.
+/// Removes an environment (or, with `None`, every environment) and everything it holds. An
+/// environment whose lock a live `up` holds is not pulled out from under it: for one environment
+/// that is an error, for all of them it is skipped and reported. `force` removes it anyway (a
+/// lock left by another machine's killed `up` cannot be told from a live one).
 pub async fn down<R: Runtime>(
     rt: &R,
     env: Option<&EnvName>,
     keep_volumes: bool,
+    force: bool,
     events: &Events,
 ) -> Result<Removed, ProvisionError> {
     let filter = match env {
         Some(env) => env_filter(env),
         None => LabelFilter::default().has(labels::ENV),
     };
-    for lock in rt.list_containers(&filter.clone().eq(labels::KIND, labels::KIND_LOCK)).await? {
-        let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
-        if !owner_is_gone(&owner) {
-            let env = lock.label(labels::ENV).unwrap_or("?").to_string();
-            return Err(ProvisionError::Locked { env, owner });
+    let mut locked: BTreeMap<String, String> = BTreeMap::new();
+    if !force {
+        for lock in rt.list_containers(&filter.clone().eq(labels::KIND, labels::KIND_LOCK)).await? {
+            let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
+            if !owner_is_gone(&owner) {
+                locked.insert(lock.label(labels::ENV).unwrap_or("?").to_string(), owner);
+            }
         }
     }
-    Ok(remove_matching(rt, &filter, keep_volumes, events).await?)
+    if let (Some(env), Some((_, owner))) = (env, locked.iter().next()) {
+        return Err(ProvisionError::Locked { env: env.to_string(), owner: owner.clone() });
+    }
+    if locked.is_empty() {
+        return Ok(remove_matching(rt, &filter, keep_volumes, events).await?);
+    }
+    // Every environment but the locked ones.
+    let mut envs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    envs.extend(
+        rt.list_containers(&filter)
+            .await?
+            .iter()
+            .filter_map(|c| c.label(labels::ENV).map(String::from)),
+    );
+    envs.extend(
+        rt.list_volumes(&filter)
+            .await?
+            .into_iter()
+            .filter_map(|v| v.labels.get(labels::ENV).cloned()),
+    );
+    envs.extend(
+        rt.list_networks(&filter)
+            .await?
+            .into_iter()
+            .filter_map(|n| n.labels.get(labels::ENV).cloned()),
+    );
+    let mut removed = Removed::default();
+    for env in envs.iter().filter(|e| !locked.contains_key(*e)) {
+        let r =
+            remove_matching(rt, &LabelFilter::default().eq(labels::ENV, env), keep_volumes, events)
+                .await?;
+        removed.containers.extend(r.containers);
+        removed.volumes.extend(r.volumes);
+        removed.networks.extend(r.networks);
+    }
+    removed.skipped =
+        locked.into_iter().map(|(env, owner)| format!("{env} (locked by {owner})")).collect();
+    Ok(removed)
 }
 
 /// A database container of some environment, read back from the engine.
@@ -1241,6 +1384,56 @@ mod tests {
         let (result, ()) = tokio::join!(up(&rt, &profile, &opts, &events, &cancel), trigger);
         assert!(matches!(result, Err(ProvisionError::Interrupted)), "{result:?}");
         assert_eq!(rt.objects(), Vec::<String>::new());
+    }
+
+    fn container(name: &str, env: &str, kind: &str, extra: &[(&str, String)]) -> ContainerInfo {
+        let mut labels = BTreeMap::from([
+            (labels::ENV.to_string(), env.to_string()),
+            (labels::KIND.to_string(), kind.to_string()),
+        ]);
+        labels.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        ContainerInfo {
+            id: name.into(),
+            name: name.into(),
+            image: "redis:7.0".into(),
+            labels,
+            env: BTreeMap::new(),
+            cmd: vec![],
+            state: ContainerState::Running,
+            ports: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn down_all_skips_an_environment_a_live_up_holds_and_force_does_not() {
+        let rt = FakeRuntime::default();
+        let live = [(labels::LOCK_OWNER, lock_owner())];
+        rt.insert_container(container("dbtwin-a.lock", "a", labels::KIND_LOCK, &live));
+        rt.insert_container(container("dbtwin-a.x.main", "a", labels::KIND_DATABASE, &[]));
+        rt.insert_container(container("dbtwin-b.x.main", "b", labels::KIND_DATABASE, &[]));
+
+        let one =
+            down(&rt, Some(&EnvName::parse("a").unwrap()), false, false, &Events::none()).await;
+        assert!(matches!(one, Err(ProvisionError::Locked { .. })), "{one:?}");
+
+        let removed = down(&rt, None, false, false, &Events::none()).await.unwrap();
+        assert_eq!(removed.containers, vec!["dbtwin-b.x.main".to_string()]);
+        assert_eq!(removed.skipped.len(), 1);
+        assert!(removed.skipped[0].starts_with("a (locked by "), "{:?}", removed.skipped);
+
+        let forced = down(&rt, None, false, true, &Events::none()).await.unwrap();
+        assert_eq!(forced.containers.len(), 2);
+        assert_eq!(rt.objects(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn lock_owners_are_gone_only_when_that_is_certain() {
+        assert!(!owner_is_gone(&lock_owner()), "this process is alive");
+        let host = hostname();
+        assert!(owner_is_gone(&format!("{host}:{}:999999999", boot_id())), "no such pid");
+        assert!(owner_is_gone(&format!("{host}:an-earlier-boot:1")), "the machine restarted since");
+        assert!(!owner_is_gone("another-machine:some-boot:1"), "another host cannot be checked");
+        assert!(!owner_is_gone("an-old-format:1"));
     }
 
     #[test]

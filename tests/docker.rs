@@ -585,6 +585,30 @@ async fn a_stopped_environment_comes_back_on_its_ports_with_its_roles() {
     // The application's role is back although the data directory was new.
     assert!(pg_version(&after["ACCOUNTS_MAIN_URL"]).await.starts_with("15."));
     assert!(redis_version(&after["SESSIONS_CACHE_URL"]).await.starts_with("7.0."));
+
+    // Stopped again, and meanwhile another program took accounts.main's port: it moves to a new
+    // one, says so, and works; the other database keeps its port.
+    for c in rt.list_containers(&filter).await.unwrap() {
+        let out =
+            std::process::Command::new("docker").args(["stop", "-t", "1", &c.id]).output().unwrap();
+        assert!(out.status.success());
+    }
+    let port =
+        |u: &str| u.rsplit_once(':').unwrap().1.split('/').next().unwrap().parse::<u16>().unwrap();
+    let squatter =
+        std::net::TcpListener::bind(("127.0.0.1", port(&after["ACCOUNTS_MAIN_URL"]))).unwrap();
+    let moved = up(&env, &pair_profiles(), &[]).await;
+    assert_success(&moved);
+    assert!(
+        stderr(&moved).contains("is taken now, so it moves to a new one"),
+        "{}",
+        stderr(&moved)
+    );
+    let now = env_urls(&env).await;
+    assert_ne!(port(&now["ACCOUNTS_MAIN_URL"]), port(&after["ACCOUNTS_MAIN_URL"]));
+    assert_eq!(now["SESSIONS_CACHE_URL"], after["SESSIONS_CACHE_URL"]);
+    assert!(pg_version(&now["ACCOUNTS_MAIN_URL"]).await.starts_with("15."));
+    drop(squatter);
     down(&env).await;
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
 }

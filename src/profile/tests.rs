@@ -386,10 +386,21 @@ fn cases() -> Vec<Case> {
             file: Some("p.yaml"),
             line: Some(7),
             key: Some("services.a_b.databases.main"),
-            message: "its URL variable A_B_MAIN_URL is also a-b.main's",
-            hint: Some(
-                "rename the service or database so the names differ by more than `-` and `_`",
-            ),
+            message: "its variable A_B_MAIN_URL is also a-b.main's",
+            hint: Some("rename the service or database so the variables `dbtwin env` gives differ"),
+        },
+        Case {
+            name: "a database whose URL is another's admin URL",
+            files: &[(
+                "p.yaml",
+                "services:\n  a:\n    databases:\n      main: { engine: redis, version: \"7.0\" }\n      main_admin: { engine: redis, version: \"7.0\" }\n",
+            )],
+            load: &[],
+            file: Some("p.yaml"),
+            line: Some(5),
+            key: Some("services.a.databases.main_admin"),
+            message: "its variable A_MAIN_ADMIN_URL is also a.main's",
+            hint: Some("rename the service or database so the variables `dbtwin env` gives differ"),
         },
         Case {
             name: "extends cycle",

@@ -537,19 +537,23 @@ impl Checker<'_> {
         let mut taken: BTreeMap<String, String> = BTreeMap::new();
         for (service, service_def) in services {
             for db in service_def.databases.keys() {
-                let variable = url_variable(service.as_str(), db.as_str(), "URL");
                 let here = format!("{service}.{db}");
-                match taken.get(&variable) {
-                    Some(first) => {
-                        let key = format!("services.{service}.databases.{db}");
-                        let error = self
-                            .at(&key, format!("its URL variable {variable} is also {first}'s"))
-                            .with_hint("rename the service or database so the names differ by more than `-` and `_`");
-                        self.push(error);
-                    }
-                    None => {
-                        taken.insert(variable, here);
-                    }
+                // `a.main`'s ADMIN_URL is `a.main_admin`'s URL: both suffixes share one namespace.
+                let variables = ["URL", "ADMIN_URL"]
+                    .map(|suffix| url_variable(service.as_str(), db.as_str(), suffix));
+                if let Some((variable, first)) = variables
+                    .iter()
+                    .find_map(|v| taken.get(v).map(|first| (v.clone(), first.clone())))
+                {
+                    let key = format!("services.{service}.databases.{db}");
+                    let error = self
+                        .at(&key, format!("its variable {variable} is also {first}'s"))
+                        .with_hint("rename the service or database so the variables `dbtwin env` gives differ");
+                    self.push(error);
+                    continue;
+                }
+                for variable in variables {
+                    taken.insert(variable, here.clone());
                 }
             }
         }

@@ -169,7 +169,7 @@ pub struct Cleanup(pub String);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let _ = dbtwin().args(["down", "-q", "--env", &self.0]).output();
+        let _ = dbtwin().args(["down", "-q", "--force", "--env", &self.0]).output();
     }
 }
 

@@ -1180,6 +1180,54 @@ pub async fn down<R: Runtime>(
     Ok(removed)
 }
 
+/// What an environment holds besides running databases: data volumes kept without a container
+/// (`down --keep-volumes`), and the lock of an `up` in progress (or of one that was killed).
+#[derive(Clone, Debug, Default)]
+pub struct Extras {
+    /// `(env, database, engine, version)` of each kept volume.
+    pub kept_volumes: Vec<(String, DbRef, String, String)>,
+    /// Environment → lock owner.
+    pub locks: BTreeMap<String, String>,
+}
+
+pub async fn extras<R: Runtime>(rt: &R) -> Result<Extras, RuntimeError> {
+    let containers: BTreeSet<String> = rt
+        .list_containers(&LabelFilter::default().has(labels::ENV))
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let mut extras = Extras::default();
+    for c in rt
+        .list_containers(
+            &LabelFilter::default().has(labels::ENV).eq(labels::KIND, labels::KIND_LOCK),
+        )
+        .await?
+    {
+        let env = c.label(labels::ENV).unwrap_or("?").to_string();
+        extras.locks.insert(env, c.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string());
+    }
+    for v in rt
+        .list_volumes(
+            &LabelFilter::default().has(labels::ENV).eq(labels::KIND, labels::KIND_VOLUME),
+        )
+        .await?
+    {
+        let get = |k: &str| v.labels.get(k).cloned().unwrap_or_else(|| "?".to_string());
+        let (env, service, database) =
+            (get(labels::ENV), get(labels::SERVICE), get(labels::DATABASE));
+        if !containers.contains(&labels::container_name(&env, &service, &database)) {
+            extras.kept_volumes.push((
+                env,
+                DbRef::new(service, database),
+                get(labels::ENGINE),
+                get(labels::VERSION),
+            ));
+        }
+    }
+    Ok(extras)
+}
+
 /// A database container of some environment, read back from the engine.
 #[derive(Clone, Debug)]
 pub struct RunningDatabase {

@@ -479,6 +479,14 @@ async fn kept_volumes_bring_the_data_back_with_their_passwords() {
     assert_success(&run(keep).await);
     let left = leftovers(&rt, &env).await;
     assert_eq!(left, vec![format!("volume dbtwin-{env}.accounts.main.data")]);
+    // `ls` shows what the environment still holds.
+    let mut ls = dbtwin();
+    ls.args(["ls", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&run(ls).await.stdout).unwrap();
+    let rows: Vec<_> =
+        listed.as_array().unwrap().iter().filter(|r| r["env"] == env.as_str()).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["state"], "kept volume");
 
     // A kept PostgreSQL 15 data directory cannot be opened by 17: refused before anything starts.
     let bumped = write_profile(

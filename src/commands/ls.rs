@@ -43,6 +43,7 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
     let rt = connect(g).await?;
     let dbs = provision::databases(&rt, None).await?;
     let healths = futures_util::future::join_all(dbs.iter().map(health)).await;
+    let extras = provision::extras(&rt).await?;
     if g.json {
         let rows: Vec<_> = dbs
             .iter()
@@ -54,13 +55,21 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
                     "profile": d.profile, "container": d.container, "state": d.state.label(),
                     "port": d.endpoint.as_ref().map(|e| e.port), "health": health,
                     "created_at": d.created_at.and_then(|c| c.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_secs()),
+                    "locked_by": extras.locks.get(&d.env),
                 })
             })
+            .chain(extras.kept_volumes.iter().map(|(env, db, engine, version)| {
+                json!({
+                    "env": env, "service": db.service, "database": db.database, "engine": engine,
+                    "version": version, "state": "kept volume", "health": null,
+                    "locked_by": extras.locks.get(env),
+                })
+            }))
             .collect();
         println!("{}", serde_json::Value::Array(rows));
         return Ok(());
     }
-    if dbs.is_empty() {
+    if dbs.is_empty() && extras.kept_volumes.is_empty() && extras.locks.is_empty() {
         if !g.quiet {
             eprintln!("no dbtwin environments on this engine");
         }
@@ -83,7 +92,26 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
             health.to_string(),
         ]);
     }
+    for (env, db, engine, version) in &extras.kept_volumes {
+        let dash = || "-".to_string();
+        rows.push(vec![
+            env.clone(),
+            db.to_string(),
+            engine.clone(),
+            version.clone(),
+            dash(),
+            "kept volume".into(),
+            dash(),
+            dash(),
+            dash(),
+        ]);
+    }
     print!("{}", table(&rows));
+    for (env, owner) in &extras.locks {
+        println!(
+            "environment {env} is locked by {owner} (an `up` in progress, or one that was killed)"
+        );
+    }
     Ok(())
 }
 

@@ -267,6 +267,20 @@ async fn an_image_that_cannot_be_pulled_fails_cleanly() {
     );
     assert!(stderr(&out).contains("hint:"));
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
+
+    // Machine output: JSON Lines events, ending with a result object that says what failed.
+    let out = up(&env, &["-p".into(), p.to_string_lossy().into_owned()], &["--json"]).await;
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines.first().unwrap()["event"], "image_pull_started", "{lines:?}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["result"], "error");
+    assert_eq!(last["exit_code"], dbtwin::exit::RUNTIME_FAILED);
+    assert!(
+        last["error"].as_str().unwrap().contains("failed to pull image dbtwin-test/not-there:15")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -619,7 +619,6 @@ async fn reconcile<R: Runtime>(
     // Every database in parallel; the first failure cancels the rest at their next step (the
     // shared flag is the same one Ctrl-C sets), and all tasks are awaited, never dropped
     // mid-request, before teardown starts.
-    let network_name = network.as_str();
     // Ports any dbtwin container has configured, stopped ones included: never handed out again.
     let reserved: BTreeSet<u16> = rt
         .list_containers(&LabelFilter::default().has(labels::ENV))
@@ -627,10 +626,19 @@ async fn reconcile<R: Runtime>(
         .iter()
         .flat_map(|c| c.ports.values().copied())
         .collect();
-    let reserved = &Mutex::new(reserved);
+    let cx = RunContext {
+        rt,
+        profile,
+        opts,
+        network: &network,
+        run,
+        events,
+        cancel,
+        reserved: Mutex::new(reserved),
+    };
+    let cx = &cx;
     let tasks = steps.iter().map(|step| async move {
-        let r =
-            bring_up(rt, profile, opts, step, network_name, run, events, cancel, reserved).await;
+        let r = bring_up(cx, step).await;
         if r.is_err() {
             cancel.cancel();
         }
@@ -658,18 +666,25 @@ async fn reconcile<R: Runtime>(
     Ok(UpOutcome { env: opts.env.clone(), network, databases })
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+/// What every database task of one `up` run shares.
+struct RunContext<'a, R> {
+    rt: &'a R,
+    profile: &'a Profile,
+    opts: &'a UpOptions,
+    network: &'a str,
+    /// This run's id, the `dbtwin.run` label of everything it creates.
+    run: &'a str,
+    events: &'a Events,
+    cancel: &'a Cancel,
+    /// Host ports given out already (see [`free_port`]).
+    reserved: Mutex<BTreeSet<u16>>,
+}
+
 async fn bring_up<R: Runtime>(
-    rt: &R,
-    profile: &Profile,
-    opts: &UpOptions,
+    cx: &RunContext<'_, R>,
     step: &Step<'_>,
-    network: &str,
-    run: &str,
-    events: &Events,
-    cancel: &Cancel,
-    reserved: &Mutex<BTreeSet<u16>>,
 ) -> Result<ReadyDatabase, ProvisionError> {
+    let (rt, opts, events, cancel) = (cx.rt, cx.opts, cx.events, cx.cancel);
     let config = step.config;
     let kind = config.engine;
     let env = opts.env.as_str();
@@ -718,14 +733,7 @@ async fn bring_up<R: Runtime>(
                     Err(e) => return Err(engine_error(e)),
                 }
             }
-            if moved {
-                create_and_start(
-                    rt, profile, opts, step, network, run, events, cancel, None, reserved,
-                )
-                .await?
-            } else {
-                (c.id.clone(), creds)
-            }
+            if moved { create_and_start(cx, step, None).await? } else { (c.id.clone(), creds) }
         }
         Action::Create | Action::Recreate => {
             let mut keep_port = None;
@@ -740,8 +748,7 @@ async fn bring_up<R: Runtime>(
                     .map_err(engine_error)?;
             }
             let fixed = config.port.or(keep_port);
-            create_and_start(rt, profile, opts, step, network, run, events, cancel, fixed, reserved)
-                .await?
+            create_and_start(cx, step, fixed).await?
         }
     };
 
@@ -829,19 +836,12 @@ async fn bring_up<R: Runtime>(
 /// recreated database keeping its own), a free one is chosen here and written into the container,
 /// so a restarted container (a reboot, `docker stop`) comes back on the same port; should another
 /// process take it between choosing and starting, another is chosen.
-#[expect(clippy::too_many_arguments, reason = "the run's context, passed through")]
 async fn create_and_start<R: Runtime>(
-    rt: &R,
-    profile: &Profile,
-    opts: &UpOptions,
+    cx: &RunContext<'_, R>,
     step: &Step<'_>,
-    network: &str,
-    run: &str,
-    events: &Events,
-    cancel: &Cancel,
     fixed: Option<u16>,
-    reserved: &Mutex<BTreeSet<u16>>,
 ) -> Result<(String, Credentials), ProvisionError> {
+    let (rt, opts, events, cancel, reserved) = (cx.rt, cx.opts, cx.events, cx.cancel, &cx.reserved);
     let engine_error =
         |source: RuntimeError| ProvisionError::Engine { db: step.db.clone(), source };
     let container_name =
@@ -852,7 +852,7 @@ async fn create_and_start<R: Runtime>(
             return Err(ProvisionError::Interrupted);
         }
         let host_port = fixed.or_else(|| free_port(rt.publish_ip(), reserved));
-        let id = create(rt, profile, opts, step, network, run, host_port).await?;
+        let id = create(cx, step, host_port).await?;
         let info = rt.inspect_container(&id).await.map_err(engine_error)?.ok_or_else(|| {
             engine_error(RuntimeError::new(
                 RuntimeErrorKind::NotFound,
@@ -877,14 +877,11 @@ async fn create_and_start<R: Runtime>(
 }
 
 async fn create<R: Runtime>(
-    rt: &R,
-    profile: &Profile,
-    opts: &UpOptions,
+    cx: &RunContext<'_, R>,
     step: &Step<'_>,
-    network: &str,
-    run: &str,
     host_port: Option<u16>,
 ) -> Result<String, ProvisionError> {
+    let (rt, profile, opts, network, run) = (cx.rt, cx.profile, cx.opts, cx.network, cx.run);
     let config = step.config;
     let kind = config.engine;
     let env = opts.env.as_str();

@@ -460,15 +460,19 @@ async fn acquire_lock<R: Runtime>(
 /// Decides every database's action, refusing before any change when a container differs from
 /// the profile and `--recreate` was not given.
 /// Also returns the environment's databases that the profile no longer names.
+/// `containers` are every dbtwin container on the engine.
 async fn plan<'p, R: Runtime>(
     rt: &R,
     profile: &'p Profile,
     opts: &UpOptions,
+    containers: &[ContainerInfo],
 ) -> Result<(Vec<Step<'p>>, Vec<DbRef>), ProvisionError> {
-    let existing =
-        rt.list_containers(&env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE)).await?;
-    let mut by_name: BTreeMap<String, ContainerInfo> =
-        existing.into_iter().map(|c| (c.name.clone(), c)).collect();
+    let ours = env_filter(&opts.env).eq(labels::KIND, labels::KIND_DATABASE);
+    let mut by_name: BTreeMap<String, ContainerInfo> = containers
+        .iter()
+        .filter(|c| ours.matches(&c.labels))
+        .map(|c| (c.name.clone(), c.clone()))
+        .collect();
     // Kept volumes (`down --keep-volumes`): a data directory of another engine or version cannot
     // be opened by this one, so it is a difference like a container's.
     let volumes: BTreeMap<String, ObjectInfo> = rt
@@ -570,7 +574,9 @@ async fn reconcile<R: Runtime>(
     cancel: &Cancel,
     run: &str,
 ) -> Result<UpOutcome, ProvisionError> {
-    let (steps, orphans) = plan(rt, profile, opts).await?;
+    // One listing serves the plan and the port reservations below.
+    let containers = rt.list_containers(&LabelFilter::default().has(labels::ENV)).await?;
+    let (steps, orphans) = plan(rt, profile, opts, &containers).await?;
     for db in orphans {
         events.emit(Event::Warning {
             db: Some(db.clone()),
@@ -616,16 +622,9 @@ async fn reconcile<R: Runtime>(
         }
     }
 
-    // Every database in parallel; the first failure cancels the rest at their next step (the
-    // shared flag is the same one Ctrl-C sets), and all tasks are awaited, never dropped
-    // mid-request, before teardown starts.
     // Ports any dbtwin container has configured, stopped ones included: never handed out again.
-    let reserved: BTreeSet<u16> = rt
-        .list_containers(&LabelFilter::default().has(labels::ENV))
-        .await?
-        .iter()
-        .flat_map(|c| c.ports.values().copied())
-        .collect();
+    let reserved: BTreeSet<u16> =
+        containers.iter().flat_map(|c| c.ports.values().copied()).collect();
     let cx = RunContext {
         rt,
         profile,
@@ -637,6 +636,9 @@ async fn reconcile<R: Runtime>(
         reserved: Mutex::new(reserved),
     };
     let cx = &cx;
+    // Every database in parallel; the first failure cancels the rest at their next step (the
+    // shared flag is the same one Ctrl-C sets), and all tasks are awaited, never dropped
+    // mid-request, before teardown starts.
     let tasks = steps.iter().map(|step| async move {
         let r = bring_up(cx, step).await;
         if r.is_err() {
@@ -852,15 +854,7 @@ async fn create_and_start<R: Runtime>(
             return Err(ProvisionError::Interrupted);
         }
         let host_port = fixed.or_else(|| free_port(rt.publish_ip(), reserved));
-        let id = create(cx, step, host_port).await?;
-        let info = rt.inspect_container(&id).await.map_err(engine_error)?.ok_or_else(|| {
-            engine_error(RuntimeError::new(
-                RuntimeErrorKind::NotFound,
-                format!("container {container_name} vanished"),
-            ))
-        })?;
-        let creds = engine::credentials_from_env(step.config.engine, &info.env)
-            .expect("dbtwin set the credentials");
+        let (id, creds) = create(cx, step, host_port).await?;
         events.emit(Event::DatabaseCreated {
             db: step.db.clone(),
             container: container_name.clone(),
@@ -880,7 +874,7 @@ async fn create<R: Runtime>(
     cx: &RunContext<'_, R>,
     step: &Step<'_>,
     host_port: Option<u16>,
-) -> Result<String, ProvisionError> {
+) -> Result<(String, Credentials), ProvisionError> {
     let (rt, profile, opts, network, run) = (cx.rt, cx.profile, cx.opts, cx.network, cx.run);
     let config = step.config;
     let kind = config.engine;
@@ -946,7 +940,7 @@ async fn create<R: Runtime>(
         data,
         memory: config.memory.as_ref().map(|m| m.bytes()),
     };
-    Ok(rt.create_container(&spec).await?)
+    Ok((rt.create_container(&spec).await?, credentials))
 }
 
 const VOLUME_ADMIN_PASSWORD: &str = "dbtwin.admin-password";

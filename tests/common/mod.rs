@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use dbtwin::runtime::docker::{ConnectOptions, DockerRuntime};
 use dbtwin::runtime::{LabelFilter, Runtime, labels};
@@ -86,30 +86,16 @@ pub fn unique_env(prefix: &str) -> String {
 }
 
 /// How many container tests run at once: each starts several database servers, and these
-/// machines have 2 cores.
-static SLOTS: Mutex<u32> = Mutex::new(0);
-const MAX_PARALLEL: u32 = 2;
+/// machines have 2 cores. A permit is held for the whole test.
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-pub struct Slot;
+pub struct Slot(
+    #[allow(dead_code, reason = "held for its Drop")] tokio::sync::SemaphorePermit<'static>,
+);
 
 impl Slot {
     pub async fn take() -> Slot {
-        loop {
-            {
-                let mut n = SLOTS.lock().unwrap();
-                if *n < MAX_PARALLEL {
-                    *n += 1;
-                    return Slot;
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        *SLOTS.lock().unwrap() -= 1;
+        Slot(SLOTS.acquire().await.expect("the semaphore is never closed"))
     }
 }
 

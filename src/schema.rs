@@ -1,0 +1,1 @@
+//! catalog model (in progress)

@@ -3,6 +3,8 @@
 //! Both official images initialise with a temporary server started with `--skip-networking` and
 //! then restart the real one, so only the final server answers over TCP.
 
+mod catalog;
+
 use std::collections::BTreeMap;
 
 use mysql_async::prelude::Queryable;

@@ -4,6 +4,8 @@
 //! no TCP port; only the final server answers through the published port. A probe that connects
 //! from the host over TCP and runs a query therefore cannot be fooled by the init server.
 
+mod catalog;
+
 use std::collections::BTreeMap;
 
 use tokio_postgres::error::SqlState;

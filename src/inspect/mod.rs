@@ -1,1 +1,2 @@
 //! status and diff (in progress)
+pub mod diff;

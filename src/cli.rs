@@ -77,8 +77,64 @@ pub enum Command {
     Logs(LogsArgs),
     /// Open the database's own client inside its container.
     Shell(ShellArgs),
+    /// Apply pending migrations to the environment's databases (all, or the ones named).
+    Migrate(MigrateArgs),
+    /// Every database: server version vs pin, migrations applied/pending/changed, schema
+    /// fingerprint and drift, tables and rows. `--check` exits 1 on any drift.
+    Status(StatusArgs),
+    /// Compare the schemas of two environments or database URLs (STAGE vs PROD). Exits 0 when
+    /// they are the same, 1 when they differ.
+    Diff(DiffArgs),
     /// Print the resolved profile after `extends` and overlays.
     Config(ConfigArgs),
+}
+
+/// An optional profile: commands that act on a running environment read its migrations from the
+/// containers' labels, and take a profile only to use its current settings instead.
+#[derive(Debug, Args)]
+pub struct OptionalProfileArgs {
+    /// Profile file(s) whose migrations to use instead of those the environment was created with.
+    #[arg(short = 'p', long = "profile", env = "DBTWIN_PROFILE", value_delimiter = ',')]
+    pub profiles: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub profile: OptionalProfileArgs,
+    /// `SERVICE` or `SERVICE.DATABASE` (default: every database with migrations).
+    pub targets: Vec<String>,
+    /// Record the current checksums of applied migrations whose files changed, and forget
+    /// failed migrations so they run again.
+    #[arg(long)]
+    pub repair: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub profile: OptionalProfileArgs,
+    /// `SERVICE` or `SERVICE.DATABASE` (default: every database of the environment).
+    pub targets: Vec<String>,
+    /// Look at databases by URL instead of an environment (STAGE, PROD); only reads. A missing
+    /// password comes from PGPASSWORD / MYSQL_PWD / REDISCLI_AUTH.
+    #[arg(long = "url", value_name = "URL")]
+    pub urls: Vec<String>,
+    /// The migrations folder to compare `--url` databases with.
+    #[arg(long, value_name = "DIR", requires = "urls")]
+    pub migrations: Option<PathBuf>,
+    /// Exit 1 on any drift: pending or changed migrations, a version other than the pin, an
+    /// unreachable database, a schema changed by hand.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// An environment name, `ENV:SERVICE.DATABASE`, or a database URL.
+    pub a: String,
+    /// An environment name, `ENV:SERVICE.DATABASE`, or a database URL.
+    pub b: String,
 }
 
 #[derive(Debug, Args)]

@@ -86,6 +86,27 @@ pub enum Event {
         role: String,
         extensions: Vec<String>,
     },
+    /// A database is ready for the application: started, configured, migrated.
+    DatabaseDone {
+        db: DbRef,
+        migrations_applied: usize,
+    },
+    /// The migrations of a database were compared with its history.
+    MigrationsPlanned {
+        db: DbRef,
+        applied: usize,
+        pending: usize,
+    },
+    MigrationApplied {
+        db: DbRef,
+        script: String,
+        elapsed_ms: u64,
+    },
+    /// The team's own migration tool runs for a database.
+    MigrationCommand {
+        db: DbRef,
+        command: String,
+    },
     Warning {
         db: Option<DbRef>,
         message: String,

@@ -25,6 +25,8 @@ pub const DATA_FAILED: i32 = 8;
 pub const LOCKED: i32 = 9;
 /// The environment or database named does not exist.
 pub const NOT_FOUND: i32 = 10;
+/// A database (an environment's, or one named by URL) could not be reached or read.
+pub const DATABASE_UNREACHABLE: i32 = 11;
 /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
 
@@ -41,5 +43,6 @@ pub const ALL: &[(i32, &str, &str)] = &[
     (DATA_FAILED, "data-failed", "loading data failed"),
     (LOCKED, "locked", "another dbtwin is changing the same environment"),
     (NOT_FOUND, "not-found", "no such environment or database"),
+    (DATABASE_UNREACHABLE, "database-unreachable", "a database could not be reached or read"),
     (INTERRUPTED, "interrupted", "Ctrl-C or SIGTERM; what the run created was removed"),
 ];

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report_error(&e, verbose);
-            if json && !matches!(e, CommandError::Child(_)) {
+            if json && !matches!(e, CommandError::Child(_) | CommandError::Answered(_)) {
                 // Machine output ends with a result object on failure too.
                 let result = serde_json::json!({
                     "result": "error",
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
 /// Prints the error once: what failed and why, on one line (a line per cause with `-v`), then
 /// the failing container's log tail, then a hint.
 fn report_error(e: &CommandError, verbose: bool) {
-    if let CommandError::Child(_) = e {
+    if let CommandError::Child(_) | CommandError::Answered(_) = e {
         return;
     }
     let chain = error_chain(e);

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::engine::{self, Credentials, Endpoint, ProbeError};
+use crate::engine::{self, Credentials, Endpoint, ProbeError, Session, Target};
 use crate::environment::EnvName;
 use crate::event::{Action, DbRef, Event, Events, PlannedAction};
-use crate::profile::{Database, EngineKind, Profile, Storage};
+use crate::migrate::{self, apply::MigrateError};
+use crate::profile::{Database, EngineKind, Migrations, Profile, Storage};
 use crate::runtime::{
     ContainerInfo, ContainerSpec, ContainerState, DataMount, LabelFilter, ObjectInfo, Runtime,
     RuntimeError, RuntimeErrorKind, labels,
@@ -98,6 +99,13 @@ pub enum ProvisionError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// A database's migrations could not be applied.
+    #[error("{db}: {source}")]
+    Migrate {
+        db: DbRef,
+        #[source]
+        source: Box<MigrateError>,
+    },
     #[error("interrupted")]
     Interrupted,
 }
@@ -126,6 +134,7 @@ impl ProvisionError {
                  the environment, lock and all",
                 labels::lock_name(env)
             )),
+            ProvisionError::Migrate { source, .. } => source.hint(),
             ProvisionError::NotReady { log_tail, .. } => Some(format!(
                 "{}`--ready-timeout` gives a slow machine more time, `--keep-on-failure` keeps the \
                  container to inspect",
@@ -822,6 +831,30 @@ async fn bring_up<R: Runtime>(
         });
     }
 
+    let mut migrations_applied = 0;
+    if let Some(migrations) = &config.migrations {
+        if cancel.is_cancelled() {
+            return Err(ProvisionError::Interrupted);
+        }
+        let admin_url = engine::admin_url(kind, &endpoint, &credentials);
+        let request = migrate::apply::Request {
+            db: step.db.clone(),
+            kind,
+            dir: &migrations.dir,
+            command: migrations.command.as_deref(),
+            admin_url: &admin_url,
+            repair: false,
+        };
+        let outcome = migrate_one(&Target::admin(kind, &endpoint, &credentials), &request, events)
+            .await
+            .map_err(|source| ProvisionError::Migrate {
+                db: step.db.clone(),
+                source: Box::new(source),
+            })?;
+        migrations_applied = outcome.applied.len();
+    }
+    events.emit(Event::DatabaseDone { db: step.db.clone(), migrations_applied });
+
     Ok(ReadyDatabase {
         db: step.db.clone(),
         engine: kind,
@@ -892,6 +925,13 @@ async fn create<R: Runtime>(
         (labels::DB_NAME.to_string(), config.name.clone()),
         (labels::APP_USER.to_string(), config.role.name.clone()),
     ]);
+    if let Some(m) = &config.migrations {
+        let dir = std::path::absolute(&m.dir).unwrap_or_else(|_| m.dir.clone());
+        object_labels.insert(labels::MIGRATIONS.to_string(), dir.display().to_string());
+        if let Some(command) = &m.command {
+            object_labels.insert(labels::MIGRATIONS_COMMAND.to_string(), command.clone());
+        }
+    }
 
     // A volume kept by `down --keep-volumes` holds a data directory initialised with the old
     // passwords; the new container must use them, so they travel with the volume.
@@ -1232,6 +1272,10 @@ pub struct RunningDatabase {
     pub created_at: Option<SystemTime>,
     pub endpoint: Option<Endpoint>,
     pub credentials: Option<Credentials>,
+    pub image: String,
+    /// The migrations the database was created with (labels), for `migrate` and `status`
+    /// without a profile.
+    pub migrations: Option<Migrations>,
 }
 
 /// Every database container of an environment (or of all, with `None`), sorted by environment,
@@ -1265,6 +1309,11 @@ pub async fn databases<R: Runtime>(
                 profile: c.label(labels::PROFILE).unwrap_or("?").to_string(),
                 created_at: crate::runtime::created_at(&c),
                 credentials: engine.and_then(|k| engine::credentials_from_env(k, &c.env)),
+                migrations: c.label(labels::MIGRATIONS).map(|dir| Migrations {
+                    dir: dir.into(),
+                    command: c.label(labels::MIGRATIONS_COMMAND).map(str::to_string),
+                }),
+                image: c.image,
                 container: c.name,
                 state: c.state,
                 endpoint,
@@ -1273,6 +1322,68 @@ pub async fn databases<R: Runtime>(
         .collect();
     out.sort_by(|a, b| (&a.env, &a.db).cmp(&(&b.env, &b.db)));
     Ok(out)
+}
+
+/// Connects to one database and brings its schema up to its migrations folder.
+pub async fn migrate_one(
+    target: &Target,
+    request: &migrate::apply::Request<'_>,
+    events: &Events,
+) -> Result<migrate::apply::Outcome, MigrateError> {
+    let mut session = Session::connect(target).await?;
+    let outcome = migrate::apply::migrate(&mut session, request, events).await;
+    session.close().await;
+    outcome
+}
+
+/// One database of a running environment to migrate.
+pub struct MigrateTarget {
+    pub db: DbRef,
+    pub kind: EngineKind,
+    pub endpoint: Endpoint,
+    pub credentials: Credentials,
+    pub migrations: Migrations,
+}
+
+/// `dbtwin migrate`: applies pending migrations to databases of a running environment, in
+/// parallel across databases, holding the environment's lock so an `up` cannot interleave.
+/// Every database runs to its end; the first failure is returned after all have finished.
+pub async fn migrate_environment<R: Runtime>(
+    rt: &R,
+    env: &EnvName,
+    lock_image: &str,
+    targets: &[MigrateTarget],
+    repair: bool,
+    events: &Events,
+) -> Result<Vec<(DbRef, migrate::apply::Outcome)>, ProvisionError> {
+    let run = run_id();
+    let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
+    let work = targets.iter().map(|t| async move {
+        let admin_url = engine::admin_url(t.kind, &t.endpoint, &t.credentials);
+        let request = migrate::apply::Request {
+            db: t.db.clone(),
+            kind: t.kind,
+            dir: &t.migrations.dir,
+            command: t.migrations.command.as_deref(),
+            admin_url: &admin_url,
+            repair,
+        };
+        let target = Target::admin(t.kind, &t.endpoint, &t.credentials);
+        let outcome = migrate_one(&target, &request, events).await.map_err(|source| {
+            ProvisionError::Migrate { db: t.db.clone(), source: Box::new(source) }
+        })?;
+        events.emit(Event::DatabaseDone {
+            db: t.db.clone(),
+            migrations_applied: outcome.applied.len(),
+        });
+        Ok::<_, ProvisionError>((t.db.clone(), outcome))
+    });
+    let results = futures_util::future::join_all(work).await;
+    if let Err(e) = rt.remove_container(&lock).await {
+        events
+            .emit(Event::Warning { db: None, message: format!("could not release the lock: {e}") });
+    }
+    results.into_iter().collect()
 }
 
 #[cfg(test)]

@@ -3,17 +3,21 @@
 //! code (see [`crate::exit`]) and, where the user can act, a hint.
 
 mod config;
+mod diff;
 mod down;
 mod env;
 mod logs;
 mod ls;
+mod migrate;
 mod run;
 mod shell;
+mod status;
 mod up;
 
 use crate::cli::{Cli, Command, Global};
 use crate::environment::{EnvName, EnvNameError};
 use crate::exit;
+use crate::migrate::apply::MigrateError;
 use crate::profile::{ProfileErrors, url_variable};
 use crate::provision::{self, ProvisionError, RunningDatabase};
 use crate::report::{Mode, Reporter};
@@ -44,6 +48,13 @@ pub enum CommandError {
     /// A child process (`run`) exited with this code; dbtwin exits with it too.
     #[error("the command exited with code {0}")]
     Child(i32),
+    /// A question's answer that is not "same": `diff` found differences, `status --check` drift.
+    /// The command already printed it; this only carries the exit code.
+    #[error("answered with exit code {0}")]
+    Answered(i32),
+    /// A database could not be reached or read (`status --url`, `diff`).
+    #[error(transparent)]
+    Engine(crate::engine::EngineError),
 }
 
 impl CommandError {
@@ -59,8 +70,14 @@ impl CommandError {
                 ProvisionError::Conflicts(_) => exit::RUNTIME_FAILED,
                 ProvisionError::Locked { .. } => exit::LOCKED,
                 ProvisionError::NotReady { .. } | ProvisionError::Failed { .. } => exit::NOT_READY,
+                ProvisionError::Migrate { source, .. } => match source.as_ref() {
+                    MigrateError::Engine(_) => exit::DATABASE_UNREACHABLE,
+                    _ => exit::MIGRATION_FAILED,
+                },
                 ProvisionError::Interrupted => exit::INTERRUPTED,
             },
+            CommandError::Answered(code) => *code,
+            CommandError::Engine(_) => exit::DATABASE_UNREACHABLE,
             CommandError::NotFound { .. } => exit::NOT_FOUND,
             CommandError::NotRunning { .. } => exit::NOT_READY,
             CommandError::Io { .. } => exit::RUNTIME_FAILED,
@@ -89,6 +106,7 @@ impl CommandError {
     /// The last lines of a failing container's log, printed after the error.
     pub fn log_tail(&self) -> Option<&str> {
         match self {
+            CommandError::Provision(ProvisionError::Migrate { source, .. }) => source.output_tail(),
             CommandError::Provision(e) => e.log_tail(),
             _ => None,
         }
@@ -113,6 +131,9 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Run(args) => run::run(g, args).await,
         Command::Logs(args) => logs::run(g, args).await,
         Command::Shell(args) => shell::run(g, args).await,
+        Command::Migrate(args) => migrate::run(g, args).await,
+        Command::Status(args) => status::run(g, args).await,
+        Command::Diff(args) => diff::run(g, args).await,
         Command::Config(args) => config::run(g, args),
     }
 }

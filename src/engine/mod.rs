@@ -7,6 +7,12 @@
 pub mod mysql;
 pub mod postgres;
 pub mod redis;
+pub mod session;
+pub mod target;
+mod tls;
+
+pub use session::{ApplyError, HistoryRow, NewHistoryRow, Script, Session};
+pub use target::{Target, TlsMode};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -295,7 +301,7 @@ pub fn admin_url(kind: EngineKind, at: &Endpoint, creds: &Credentials) -> String
     url(kind, at, &creds.admin_user, &creds.admin_password, &creds.database)
 }
 
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

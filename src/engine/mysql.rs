@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 
+use super::session::{ApplyError, HistoryRow, NewHistoryRow};
+use super::target::{Target, TlsMode};
 use super::{Credentials, Endpoint, EngineError, ProbeError};
 use crate::profile::{EngineKind, Grants};
+use crate::schema::Catalog;
 
 pub(super) fn server_args(
     kind: EngineKind,
@@ -120,6 +123,344 @@ pub(super) async fn configure(
     }
     let _ = conn.disconnect().await;
     Ok(())
+}
+
+/// A connection for `migrate`, `status` and `diff`.
+pub(super) struct Session {
+    conn: Conn,
+    database: String,
+}
+
+fn query_error(what: &str, e: mysql_async::Error) -> EngineError {
+    EngineError::new(what.to_string()).with_source(e)
+}
+
+/// The server's message, and the line it names: MySQL and MariaDB end syntax errors with
+/// "… near '…' at line N", counted from the start of the statement.
+fn server_error(e: &mysql_async::Error) -> (String, Option<usize>) {
+    match e {
+        mysql_async::Error::Server(s) => {
+            let line = s
+                .message
+                .rsplit_once(" at line ")
+                .and_then(|(_, n)| n.trim().parse::<usize>().ok());
+            (format!("{} (error {}, sqlstate {})", s.message, s.code, s.state), line)
+        }
+        other => (other.to_string(), None),
+    }
+}
+
+/// A value as text, whatever type the server sent it as.
+fn text(value: mysql_async::Value) -> Option<String> {
+    use mysql_async::Value;
+    match value {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        Value::Date(y, mo, d, h, mi, s, us) => Some(if us == 0 {
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+        } else {
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}")
+        }),
+        Value::Time(neg, d, h, mi, s, _) => {
+            Some(format!("{}{}:{mi:02}:{s:02}", if neg { "-" } else { "" }, d * 24 + h as u32))
+        }
+    }
+}
+
+impl Session {
+    pub(super) async fn connect(target: &Target) -> Result<Session, EngineError> {
+        let base = OptsBuilder::default()
+            .ip_or_hostname(target.endpoint.host.clone())
+            .tcp_port(target.endpoint.port)
+            .user(Some(&target.user))
+            .pass(target.password.as_deref())
+            .db_name(Some(&target.database))
+            .prefer_socket(false);
+        let failed = |e: mysql_async::Error| {
+            EngineError::new(format!("failed to connect to {}", target.display())).with_source(e)
+        };
+        let mut conn = match target.tls {
+            TlsMode::Disable => Conn::new(base).await.map_err(failed)?,
+            mode => {
+                let mut ssl = mysql_async::SslOpts::default();
+                if !mode.verifies() {
+                    ssl = ssl.with_danger_accept_invalid_certs(true);
+                }
+                if mode == TlsMode::VerifyCa {
+                    ssl = ssl.with_danger_skip_domain_validation(true);
+                }
+                if let Some(ca) = &target.root_cert {
+                    ssl = ssl.with_root_certs(vec![ca.clone().into()]);
+                }
+                match Conn::new(base.clone().ssl_opts(Some(ssl))).await {
+                    Ok(conn) => conn,
+                    // PREFERRED: a server without TLS is accepted in the clear, as the mysql
+                    // client does.
+                    Err(mysql_async::Error::Driver(
+                        mysql_async::DriverError::NoClientSslFlagFromServer,
+                    )) if mode == TlsMode::Prefer => Conn::new(base).await.map_err(failed)?,
+                    Err(e) => return Err(failed(e)),
+                }
+            }
+        };
+        // History timestamps read back in UTC whatever the server's time zone.
+        conn.query_drop("SET time_zone = '+00:00'")
+            .await
+            .map_err(|e| query_error("failed to set the session time zone", e))?;
+        if target.read_only {
+            let version: Option<String> = conn
+                .query_first("SELECT VERSION()")
+                .await
+                .map_err(|e| query_error("failed to read the server version", e))?;
+            let secs = target.statement_timeout.as_secs().max(1);
+            // MariaDB bounds every statement (seconds); MySQL bounds SELECTs (milliseconds).
+            let timeout = if version.unwrap_or_default().contains("MariaDB") {
+                format!("SET SESSION max_statement_time = {secs}")
+            } else {
+                format!("SET SESSION max_execution_time = {}", secs * 1000)
+            };
+            for statement in ["SET SESSION TRANSACTION READ ONLY", timeout.as_str()] {
+                conn.query_drop(statement)
+                    .await
+                    .map_err(|e| query_error("failed to make the session read-only", e))?;
+            }
+        }
+        Ok(Session { conn, database: target.database.clone() })
+    }
+
+    pub(super) async fn close(self) {
+        let _ = self.conn.disconnect().await;
+    }
+
+    pub(super) async fn server_version(&mut self) -> Result<String, EngineError> {
+        let version: Option<String> = self
+            .conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(|e| query_error("failed to read the server version", e))?;
+        let version = version.unwrap_or_default();
+        // "11.8.3-MariaDB-ubu2404" → "11.8.3-MariaDB"; "9.4.0" stays.
+        Ok(match version.find("-MariaDB") {
+            Some(i) => version[..i + "-MariaDB".len()].to_string(),
+            None => version.split('-').next().unwrap_or_default().to_string(),
+        })
+    }
+
+    pub(super) async fn catalog(&mut self) -> Result<Catalog, EngineError> {
+        catalog::read_catalog(&mut self.conn, &self.database)
+            .await
+            .map_err(|e| query_error("failed to read the catalog", e))
+    }
+
+    pub(super) async fn tool_tables(&mut self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        let names: Vec<String> =
+            crate::schema::TOOL_TABLES.iter().map(|t| literal(t)).collect::<Vec<_>>();
+        let sql = format!(
+            "SELECT table_name, GROUP_CONCAT(LOWER(column_name) ORDER BY ordinal_position SEPARATOR ',')
+               FROM information_schema.columns
+              WHERE table_schema = DATABASE() AND LOWER(table_name) IN ({})
+              GROUP BY table_name ORDER BY table_name",
+            names.join(", ")
+        );
+        let rows = self.query_text(&sql).await.map_err(|e| {
+            EngineError::new("failed to list migration tools' tables").with_source(e)
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| {
+                let columns = r.pop()??;
+                let table = r.pop()??;
+                Some((table, columns.split(',').map(str::to_string).collect()))
+            })
+            .collect())
+    }
+
+    pub(super) async fn query_text(
+        &mut self,
+        sql: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let rows: Vec<mysql_async::Row> = self.conn.query(sql).await.map_err(|e| {
+            EngineError::new(format!("query failed: {}", server_error(&e).0)).with_source(e)
+        })?;
+        Ok(rows.into_iter().map(|row| row.unwrap().into_iter().map(text).collect()).collect())
+    }
+
+    async fn has_table(&mut self, name: &str) -> Result<bool, EngineError> {
+        let found: Option<i64> = self
+            .conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.tables
+                  WHERE table_schema = DATABASE() AND table_name = ?",
+                (name,),
+            )
+            .await
+            .map_err(|e| query_error(&format!("failed to look for {name}"), e))?;
+        Ok(found.unwrap_or(0) > 0)
+    }
+
+    pub(super) async fn history(&mut self) -> Result<Option<Vec<HistoryRow>>, EngineError> {
+        if !self.has_table("dbtwin_schema_history").await? {
+            return Ok(None);
+        }
+        let rows = self
+            .query_text(
+                "SELECT installed_rank, version, description, script, checksum,
+                        DATE_FORMAT(applied_at, '%Y-%m-%dT%H:%i:%sZ'), duration_ms,
+                        success, statements_applied, statements_total
+                   FROM dbtwin_schema_history ORDER BY installed_rank",
+            )
+            .await?;
+        let int = |v: &Option<String>| v.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok(Some(
+            rows.iter()
+                .map(|r| HistoryRow {
+                    rank: int(&r[0]),
+                    version: r[1].clone(),
+                    description: r[2].clone().unwrap_or_default(),
+                    script: r[3].clone().unwrap_or_default(),
+                    checksum: r[4].clone().unwrap_or_default(),
+                    applied_at: r[5].clone().unwrap_or_default(),
+                    duration_ms: int(&r[6]),
+                    success: int(&r[7]) != 0,
+                    statements_applied: int(&r[8]),
+                    statements_total: int(&r[9]),
+                })
+                .collect(),
+        ))
+    }
+
+    pub(super) async fn ensure_history(&mut self) -> Result<(), EngineError> {
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS dbtwin_schema_history (
+                installed_rank     INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                version            VARCHAR(50),
+                description        VARCHAR(200) NOT NULL,
+                script             VARCHAR(1000) NOT NULL,
+                checksum           VARCHAR(64) NOT NULL,
+                applied_at         TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                duration_ms        INT NOT NULL,
+                success            BOOL NOT NULL,
+                statements_applied INT NOT NULL,
+                statements_total   INT NOT NULL
+             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+            "CREATE TABLE IF NOT EXISTS dbtwin_state (
+                name       VARCHAR(100) NOT NULL PRIMARY KEY,
+                value      TEXT NOT NULL,
+                updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+        ] {
+            self.conn
+                .query_drop(statement)
+                .await
+                .map_err(|e| query_error("failed to create dbtwin_schema_history", e))?;
+        }
+        Ok(())
+    }
+
+    async fn record(
+        &mut self,
+        record: &NewHistoryRow,
+        duration_ms: i64,
+        success: bool,
+        applied: usize,
+        total: usize,
+    ) -> Result<(), mysql_async::Error> {
+        self.conn
+            .exec_drop(
+                "INSERT INTO dbtwin_schema_history
+                    (version, description, script, checksum, duration_ms, success,
+                     statements_applied, statements_total)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    &record.version,
+                    &record.description,
+                    &record.script,
+                    &record.checksum,
+                    duration_ms,
+                    success,
+                    applied as i64,
+                    total as i64,
+                ),
+            )
+            .await
+    }
+
+    /// One statement at a time: DDL commits implicitly on MySQL and MariaDB, so a transaction
+    /// could not undo it. A failure is recorded with how many statements ran and stay applied.
+    pub(super) async fn apply(
+        &mut self,
+        statements: &[String],
+        record: &NewHistoryRow,
+    ) -> Result<(), ApplyError> {
+        let started = std::time::Instant::now();
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(e) = self.conn.query_drop(statement).await {
+                let (message, line_in_statement) = server_error(&e);
+                let ms = started.elapsed().as_millis() as i64;
+                self.record(record, ms, false, index, statements.len()).await.map_err(|e| {
+                    ApplyError::Engine(query_error("failed to record the failed migration", e))
+                })?;
+                return Err(ApplyError::Statement {
+                    index,
+                    message,
+                    line_in_statement,
+                    left_applied: index,
+                    rolled_back: false,
+                });
+            }
+        }
+        let ms = started.elapsed().as_millis() as i64;
+        self.record(record, ms, true, statements.len(), statements.len())
+            .await
+            .map_err(|e| ApplyError::Engine(query_error("failed to record the migration", e)))
+    }
+
+    pub(super) async fn repair_checksum(
+        &mut self,
+        rank: i64,
+        checksum: &str,
+    ) -> Result<(), EngineError> {
+        self.conn
+            .exec_drop(
+                "UPDATE dbtwin_schema_history SET checksum = ? WHERE installed_rank = ?",
+                (checksum, rank),
+            )
+            .await
+            .map_err(|e| query_error("failed to repair a checksum", e))
+    }
+
+    pub(super) async fn delete_failed(&mut self) -> Result<u64, EngineError> {
+        self.conn
+            .query_drop("DELETE FROM dbtwin_schema_history WHERE NOT success")
+            .await
+            .map_err(|e| query_error("failed to delete failed migrations", e))?;
+        Ok(self.conn.affected_rows())
+    }
+
+    pub(super) async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        if !self.has_table("dbtwin_state").await? {
+            return Ok(None);
+        }
+        self.conn
+            .exec_first("SELECT value FROM dbtwin_state WHERE name = ?", (key,))
+            .await
+            .map_err(|e| query_error("failed to read dbtwin_state", e))
+    }
+
+    pub(super) async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.conn
+            .exec_drop(
+                "INSERT INTO dbtwin_state (name, value) VALUES (?, ?)
+                 ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = CURRENT_TIMESTAMP",
+                (key, value),
+            )
+            .await
+            .map_err(|e| query_error("failed to write dbtwin_state", e))
+    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
+use super::session::{ApplyError, HistoryRow, NewHistoryRow};
+use super::target::{Target, TlsMode};
 use super::{Credentials, Endpoint, EngineError, ProbeError};
 use crate::profile::Grants;
+use crate::schema::Catalog;
 
 pub(super) fn server_args(throwaway: bool, settings: &BTreeMap<String, String>) -> Vec<String> {
     let mut args = Vec::new();
@@ -170,6 +173,344 @@ pub(super) async fn configure(
         })?;
     }
     Ok(())
+}
+
+/// A connection for `migrate`, `status` and `diff`.
+pub(super) struct Session {
+    client: Client,
+}
+
+fn query_error(what: &str, e: tokio_postgres::Error) -> EngineError {
+    EngineError::new(what.to_string()).with_source(e)
+}
+
+/// The server's message with its detail and hint, which carry most of the useful part.
+fn server_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut msg = db.message().to_string();
+            if let Some(detail) = db.detail() {
+                msg.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                msg.push_str(&format!("; hint: {hint}"));
+            }
+            msg
+        }
+        None => {
+            let mut msg = e.to_string();
+            if let Some(source) = std::error::Error::source(e) {
+                msg = format!("{msg}: {source}");
+            }
+            msg
+        }
+    }
+}
+
+/// The 1-based line inside a statement that the server's error position points at.
+fn error_line(e: &tokio_postgres::Error, statement: &str) -> Option<usize> {
+    match e.as_db_error()?.position()? {
+        tokio_postgres::error::ErrorPosition::Original(pos) => {
+            Some(super::session::line_of_offset(statement, (*pos as usize).saturating_sub(1)))
+        }
+        tokio_postgres::error::ErrorPosition::Internal { .. } => None,
+    }
+}
+
+impl Session {
+    pub(super) async fn connect(target: &Target) -> Result<Session, EngineError> {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&target.endpoint.host)
+            .port(target.endpoint.port)
+            .user(&target.user)
+            .dbname(&target.database)
+            .application_name("dbtwin")
+            .connect_timeout(target.connect_timeout);
+        if let Some(password) = &target.password {
+            config.password(password);
+        }
+        let failed = |e: tokio_postgres::Error| {
+            EngineError::new(format!("failed to connect to {}", target.display())).with_source(e)
+        };
+        let client = if target.tls == TlsMode::Disable {
+            let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            client
+        } else {
+            config.ssl_mode(if target.tls == TlsMode::Prefer {
+                tokio_postgres::config::SslMode::Prefer
+            } else {
+                tokio_postgres::config::SslMode::Require
+            });
+            let tls =
+                tokio_postgres_rustls::MakeRustlsConnect::new(super::tls::client_config(target)?);
+            let (client, connection) = config.connect(tls).await.map_err(failed)?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            client
+        };
+        if target.read_only {
+            // Set before any other query: the server itself then refuses any write, whatever a
+            // later bug might send.
+            let timeout_ms = target.statement_timeout.as_millis();
+            client
+                .batch_execute(&format!(
+                    "SET default_transaction_read_only = on; SET statement_timeout = {timeout_ms}; \
+                     SET lock_timeout = {timeout_ms}"
+                ))
+                .await
+                .map_err(|e| query_error("failed to make the session read-only", e))?;
+        }
+        Ok(Session { client })
+    }
+
+    pub(super) async fn server_version(&mut self) -> Result<String, EngineError> {
+        let row = self
+            .client
+            .query_one("SHOW server_version", &[])
+            .await
+            .map_err(|e| query_error("failed to read the server version", e))?;
+        let full: String = row.get(0);
+        Ok(full.split_whitespace().next().unwrap_or_default().to_string())
+    }
+
+    pub(super) async fn catalog(&mut self) -> Result<Catalog, EngineError> {
+        catalog::read_catalog(&self.client)
+            .await
+            .map_err(|e| query_error("failed to read the catalog", e))
+    }
+
+    pub(super) async fn tool_tables(&mut self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT table_name::text, array_agg(lower(column_name::text) ORDER BY ordinal_position)
+                   FROM information_schema.columns
+                  WHERE table_schema = current_schema() AND lower(table_name::text) = ANY($1)
+                  GROUP BY table_name ORDER BY table_name",
+                &[&crate::schema::TOOL_TABLES.to_vec()],
+            )
+            .await
+            .map_err(|e| query_error("failed to list migration tools' tables", e))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub(super) async fn query_text(
+        &mut self,
+        sql: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let messages = self.client.simple_query(sql).await.map_err(|e| {
+            EngineError::new(format!("query failed: {}", server_message(&e))).with_source(e)
+        })?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn has_history(&self) -> Result<bool, EngineError> {
+        let row = self
+            .client
+            .query_one("SELECT to_regclass('dbtwin_schema_history') IS NOT NULL", &[])
+            .await
+            .map_err(|e| query_error("failed to look for the history table", e))?;
+        Ok(row.get(0))
+    }
+
+    pub(super) async fn history(&mut self) -> Result<Option<Vec<HistoryRow>>, EngineError> {
+        if !self.has_history().await? {
+            return Ok(None);
+        }
+        let rows = self
+            .client
+            .query(
+                "SELECT installed_rank::bigint, version, description, script, checksum,
+                        to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        duration_ms::bigint, success, statements_applied::bigint,
+                        statements_total::bigint
+                   FROM dbtwin_schema_history ORDER BY installed_rank",
+                &[],
+            )
+            .await
+            .map_err(|e| query_error("failed to read dbtwin_schema_history", e))?;
+        Ok(Some(
+            rows.iter()
+                .map(|r| HistoryRow {
+                    rank: r.get(0),
+                    version: r.get(1),
+                    description: r.get(2),
+                    script: r.get(3),
+                    checksum: r.get(4),
+                    applied_at: r.get(5),
+                    duration_ms: r.get(6),
+                    success: r.get(7),
+                    statements_applied: r.get(8),
+                    statements_total: r.get(9),
+                })
+                .collect(),
+        ))
+    }
+
+    pub(super) async fn ensure_history(&mut self) -> Result<(), EngineError> {
+        self.client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS dbtwin_schema_history (
+                    installed_rank     integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+                    version            varchar(50),
+                    description        varchar(200) NOT NULL,
+                    script             varchar(1000) NOT NULL,
+                    checksum           varchar(64) NOT NULL,
+                    applied_at         timestamptz NOT NULL DEFAULT now(),
+                    duration_ms        integer NOT NULL,
+                    success            boolean NOT NULL,
+                    statements_applied integer NOT NULL,
+                    statements_total   integer NOT NULL
+                 );
+                 CREATE TABLE IF NOT EXISTS dbtwin_state (
+                    name       varchar(100) PRIMARY KEY,
+                    value      text NOT NULL,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .await
+            .map_err(|e| query_error("failed to create dbtwin_schema_history", e))
+    }
+
+    async fn record(
+        &self,
+        record: &NewHistoryRow,
+        duration_ms: i64,
+        success: bool,
+        applied: usize,
+        total: usize,
+    ) -> Result<(), tokio_postgres::Error> {
+        self.client
+            .execute(
+                "INSERT INTO dbtwin_schema_history
+                    (version, description, script, checksum, duration_ms, success,
+                     statements_applied, statements_total)
+                 VALUES ($1, $2, $3, $4, $5::bigint::integer, $6, $7::bigint::integer,
+                         $8::bigint::integer)",
+                &[
+                    &record.version,
+                    &record.description,
+                    &record.script,
+                    &record.checksum,
+                    &duration_ms,
+                    &success,
+                    &(applied as i64),
+                    &(total as i64),
+                ],
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Transactional: `BEGIN`, every statement, the history row, `COMMIT`; any error rolls the
+    /// whole file back. Otherwise (a file that opted out, for `CREATE INDEX CONCURRENTLY`) the
+    /// statements run one by one and a failure is recorded with how many ran.
+    pub(super) async fn apply(
+        &mut self,
+        statements: &[String],
+        transactional: bool,
+        record: &NewHistoryRow,
+    ) -> Result<(), ApplyError> {
+        let started = std::time::Instant::now();
+        let sql_failed = |e: tokio_postgres::Error| {
+            ApplyError::Engine(query_error("failed to record the migration", e))
+        };
+        if transactional {
+            self.client.batch_execute("BEGIN").await.map_err(sql_failed)?;
+        }
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(e) = self.client.batch_execute(statement).await {
+                let failure = ApplyError::Statement {
+                    index,
+                    message: server_message(&e),
+                    line_in_statement: error_line(&e, statement),
+                    left_applied: if transactional { 0 } else { index },
+                    rolled_back: transactional,
+                };
+                if transactional {
+                    self.client.batch_execute("ROLLBACK").await.map_err(sql_failed)?;
+                } else {
+                    let ms = started.elapsed().as_millis() as i64;
+                    self.record(record, ms, false, index, statements.len())
+                        .await
+                        .map_err(sql_failed)?;
+                }
+                return Err(failure);
+            }
+        }
+        let ms = started.elapsed().as_millis() as i64;
+        self.record(record, ms, true, statements.len(), statements.len())
+            .await
+            .map_err(sql_failed)?;
+        if transactional {
+            self.client.batch_execute("COMMIT").await.map_err(sql_failed)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn repair_checksum(
+        &mut self,
+        rank: i64,
+        checksum: &str,
+    ) -> Result<(), EngineError> {
+        self.client
+            .execute(
+                "UPDATE dbtwin_schema_history SET checksum = $2 WHERE installed_rank = $1::bigint::integer",
+                &[&rank, &checksum],
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| query_error("failed to repair a checksum", e))
+    }
+
+    pub(super) async fn delete_failed(&mut self) -> Result<u64, EngineError> {
+        self.client
+            .execute("DELETE FROM dbtwin_schema_history WHERE NOT success", &[])
+            .await
+            .map_err(|e| query_error("failed to delete failed migrations", e))
+    }
+
+    pub(super) async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        let exists = self
+            .client
+            .query_one("SELECT to_regclass('dbtwin_state') IS NOT NULL", &[])
+            .await
+            .map_err(|e| query_error("failed to look for dbtwin_state", e))?;
+        if !exists.get::<_, bool>(0) {
+            return Ok(None);
+        }
+        let row = self
+            .client
+            .query_opt("SELECT value FROM dbtwin_state WHERE name = $1", &[&key])
+            .await
+            .map_err(|e| query_error("failed to read dbtwin_state", e))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    pub(super) async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.client
+            .execute(
+                "INSERT INTO dbtwin_state (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                &[&key, &value],
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| query_error("failed to write dbtwin_state", e))
+    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,14 @@ use std::collections::BTreeMap;
 
 use redis::{ErrorKind, ServerErrorKind};
 
+use super::session::{ApplyError, HistoryRow, NewHistoryRow};
+use super::target::{Target, TlsMode};
 use super::{
-    Credentials, ENV_ADMIN_PASSWORD, ENV_APP_PASSWORD, ENV_APP_USER, Endpoint, ProbeError,
+    Credentials, ENV_ADMIN_PASSWORD, ENV_APP_PASSWORD, ENV_APP_USER, Endpoint, EngineError,
+    ProbeError,
 };
-use crate::profile::Grants;
+use crate::profile::{EngineKind, Grants};
+use crate::schema::Catalog;
 
 /// The ACL rules of each grant level. `readwrite` may run everything but administration;
 /// `readonly` may read and manage its own connection.
@@ -80,6 +84,255 @@ pub(super) async fn probe(at: &Endpoint, creds: &Credentials) -> Result<String, 
         .find_map(|l| l.strip_prefix("redis_version:"))
         .map(|v| v.trim().to_string())
         .ok_or_else(|| ProbeError::retry("INFO did not report redis_version"))
+}
+
+/// The hash that holds dbtwin's migration history in a Redis database: field = zero-padded rank,
+/// value = the row as JSON.
+const HISTORY_KEY: &str = "dbtwin:schema_history";
+const STATE_KEY: &str = "dbtwin:state";
+
+/// A connection for `migrate` and `status`.
+pub(super) struct Session {
+    conn: redis::aio::MultiplexedConnection,
+}
+
+fn redis_error(what: &str, e: redis::RedisError) -> EngineError {
+    EngineError::new(what.to_string()).with_source(e)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredRow {
+    version: Option<String>,
+    description: String,
+    script: String,
+    checksum: String,
+    applied_at: String,
+    duration_ms: i64,
+    success: bool,
+    statements_applied: i64,
+    statements_total: i64,
+}
+
+impl Session {
+    pub(super) async fn connect(target: &Target) -> Result<Session, EngineError> {
+        let mut url = super::url(
+            EngineKind::Redis,
+            &target.endpoint,
+            &target.user,
+            target.password(),
+            &target.database,
+        );
+        if target.tls != TlsMode::Disable {
+            url = url.replacen("redis://", "rediss://", 1);
+            if !target.tls.verifies() {
+                url.push_str("#insecure");
+            }
+        }
+        let client = redis::Client::open(url)
+            .map_err(|_| EngineError::new(format!("invalid redis address {}", target.display())))?;
+        let conn = client.get_multiplexed_async_connection().await.map_err(|e| {
+            EngineError::new(format!("failed to connect to {}", target.display())).with_source(e)
+        })?;
+        Ok(Session { conn })
+    }
+
+    pub(super) async fn server_version(&mut self) -> Result<String, EngineError> {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to read the server version", e))?;
+        Ok(info
+            .lines()
+            .find_map(|l| l.strip_prefix("redis_version:"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default())
+    }
+
+    /// Redis has no schema; its catalog carries the version, and the key count as the estimate
+    /// of a single pseudo-table `keys`, so `status` can show how full it is.
+    pub(super) async fn catalog(&mut self) -> Result<Catalog, EngineError> {
+        let server_version = self.server_version().await?;
+        let keys: u64 = redis::cmd("DBSIZE")
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to count keys", e))?;
+        let mut catalog = Catalog { server_version, ..Catalog::default() };
+        catalog.tables.insert(
+            "keys".to_string(),
+            crate::schema::Table { approx_rows: Some(keys), ..Default::default() },
+        );
+        Ok(catalog)
+    }
+
+    pub(super) async fn history(&mut self) -> Result<Option<Vec<HistoryRow>>, EngineError> {
+        let stored: BTreeMap<String, String> = redis::cmd("HGETALL")
+            .arg(HISTORY_KEY)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to read dbtwin:schema_history", e))?;
+        if stored.is_empty() {
+            return Ok(None);
+        }
+        let mut rows = Vec::new();
+        for (rank, json) in stored {
+            let row: StoredRow = serde_json::from_str(&json).map_err(|e| {
+                EngineError::new(format!("unreadable entry {rank} in {HISTORY_KEY}")).with_source(e)
+            })?;
+            rows.push(HistoryRow {
+                rank: rank.parse().unwrap_or(0),
+                version: row.version,
+                description: row.description,
+                script: row.script,
+                checksum: row.checksum,
+                applied_at: row.applied_at,
+                duration_ms: row.duration_ms,
+                success: row.success,
+                statements_applied: row.statements_applied,
+                statements_total: row.statements_total,
+            });
+        }
+        rows.sort_by_key(|r| r.rank);
+        Ok(Some(rows))
+    }
+
+    async fn next_rank(&mut self) -> Result<i64, EngineError> {
+        let n: i64 = redis::cmd("HLEN")
+            .arg(HISTORY_KEY)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to read dbtwin:schema_history", e))?;
+        Ok(n + 1)
+    }
+
+    async fn put(&mut self, rank: i64, row: &StoredRow) -> Result<(), EngineError> {
+        let json = serde_json::to_string(row).expect("history rows serialise");
+        redis::cmd("HSET")
+            .arg(HISTORY_KEY)
+            .arg(format!("{rank:08}"))
+            .arg(json)
+            .query_async::<()>(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to record the migration", e))
+    }
+
+    /// Commands run one by one (Redis has no rollback); a failure is recorded with how many ran.
+    pub(super) async fn apply(
+        &mut self,
+        commands: &[Vec<String>],
+        record: &NewHistoryRow,
+    ) -> Result<(), ApplyError> {
+        let started = std::time::Instant::now();
+        let mut failed = None;
+        for (index, args) in commands.iter().enumerate() {
+            let Some((name, rest)) = args.split_first() else { continue };
+            let mut cmd = redis::cmd(name);
+            for arg in rest {
+                cmd.arg(arg);
+            }
+            if let Err(e) = cmd.query_async::<redis::Value>(&mut self.conn).await {
+                failed = Some((index, e.to_string()));
+                break;
+            }
+        }
+        let applied = failed.as_ref().map_or(commands.len(), |(i, _)| *i);
+        let rank = self.next_rank().await?;
+        let row = StoredRow {
+            version: record.version.clone(),
+            description: record.description.clone(),
+            script: record.script.clone(),
+            checksum: record.checksum.clone(),
+            applied_at: now_utc(),
+            duration_ms: started.elapsed().as_millis() as i64,
+            success: failed.is_none(),
+            statements_applied: applied as i64,
+            statements_total: commands.len() as i64,
+        };
+        self.put(rank, &row).await?;
+        match failed {
+            None => Ok(()),
+            Some((index, message)) => Err(ApplyError::Statement {
+                index,
+                message,
+                line_in_statement: None,
+                left_applied: index,
+                rolled_back: false,
+            }),
+        }
+    }
+
+    pub(super) async fn repair_checksum(
+        &mut self,
+        rank: i64,
+        checksum: &str,
+    ) -> Result<(), EngineError> {
+        let json: Option<String> = redis::cmd("HGET")
+            .arg(HISTORY_KEY)
+            .arg(format!("{rank:08}"))
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to read dbtwin:schema_history", e))?;
+        let Some(json) = json else { return Ok(()) };
+        let mut row: StoredRow = serde_json::from_str(&json).map_err(|e| {
+            EngineError::new(format!("unreadable entry {rank} in {HISTORY_KEY}")).with_source(e)
+        })?;
+        row.checksum = checksum.to_string();
+        self.put(rank, &row).await
+    }
+
+    pub(super) async fn delete_failed(&mut self) -> Result<u64, EngineError> {
+        let Some(rows) = self.history().await? else { return Ok(0) };
+        let mut deleted = 0;
+        for row in rows.iter().filter(|r| !r.success) {
+            redis::cmd("HDEL")
+                .arg(HISTORY_KEY)
+                .arg(format!("{:08}", row.rank))
+                .query_async::<()>(&mut self.conn)
+                .await
+                .map_err(|e| redis_error("failed to delete a failed migration", e))?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    pub(super) async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        redis::cmd("HGET")
+            .arg(STATE_KEY)
+            .arg(key)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to read dbtwin:state", e))
+    }
+
+    pub(super) async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        redis::cmd("HSET")
+            .arg(STATE_KEY)
+            .arg(key)
+            .arg(value)
+            .query_async::<()>(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to write dbtwin:state", e))
+    }
+}
+
+/// Now as `YYYY-MM-DDTHH:MM:SSZ`, computed from the Unix clock (civil-from-days, Howard
+/// Hinnant's algorithm) so no date crate is needed for one timestamp.
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! them by version, checksum them, plan what is pending against a database's history (pure), then
 //! apply the plan through the engine.
 
+pub mod apply;
 pub mod checksum;
 pub mod discover;
 pub mod foreign;
+pub mod plan;
 pub mod split;

@@ -17,8 +17,9 @@ pub(super) struct Human {
 struct Bars {
     multi: MultiProgress,
     lines: Mutex<BTreeMap<String, ProgressBar>>,
-    /// What the plan said for each database, so a reused one is done once it answers.
-    actions: Mutex<BTreeMap<String, Action>>,
+    /// Each database's summary line (ready, version, role) kept while migrations show progress,
+    /// so the finished line says what the database is rather than its last migration.
+    summaries: Mutex<BTreeMap<String, String>>,
 }
 
 fn spinner_style() -> ProgressStyle {
@@ -54,7 +55,7 @@ impl Human {
         let bars = bars.then(|| Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             lines: Mutex::new(BTreeMap::new()),
-            actions: Mutex::new(BTreeMap::new()),
+            summaries: Mutex::new(BTreeMap::new()),
         });
         Human { bars, verbose }
     }
@@ -100,8 +101,14 @@ impl Human {
         }
     }
 
-    fn action(&self, key: &str) -> Option<Action> {
-        self.bars.as_ref()?.actions.lock().expect("reporter lock").get(key).copied()
+    fn remember(&self, key: &str, summary: String) {
+        if let Some(b) = &self.bars {
+            b.summaries.lock().expect("reporter lock").insert(key.to_string(), summary);
+        }
+    }
+
+    fn recall(&self, key: &str) -> Option<String> {
+        self.bars.as_ref()?.summaries.lock().expect("reporter lock").remove(key)
     }
 
     pub(super) fn event(&self, e: &Event) {
@@ -118,9 +125,6 @@ impl Human {
                     summary.join(", ")
                 ));
                 for a in actions {
-                    if let Some(b) = &self.bars {
-                        b.actions.lock().expect("reporter lock").insert(a.db.to_string(), a.action);
-                    }
                     if let Some(bar) = self.line(&a.db.to_string(), spinner_style()) {
                         bar.set_message(match a.action {
                             Action::Reuse => "checking",
@@ -193,8 +197,6 @@ impl Human {
                 );
                 let key = db.to_string();
                 match self.line(&key, spinner_style()) {
-                    // A reused database is done once it answers; a new one gets its role next.
-                    Some(_) if self.action(&key) == Some(Action::Reuse) => self.done(&key, msg),
                     Some(bar) => bar.set_message(msg),
                     None => self.println(format!("{db}: {msg}")),
                 }
@@ -206,14 +208,52 @@ impl Human {
                     format!(", extensions {}", extensions.join(", "))
                 };
                 match self.line(&db.to_string(), spinner_style()) {
-                    Some(bar) => {
-                        self.done(&db.to_string(), format!("{} · role {role}{ext}", bar.message()))
-                    }
+                    Some(bar) => bar.set_message(format!("{} · role {role}{ext}", bar.message())),
                     None => {
                         if self.verbose > 0 {
                             self.println(format!("{db}: role {role}{ext}"));
                         }
                     }
+                }
+            }
+            Event::MigrationsPlanned { db, applied, pending } => {
+                let key = db.to_string();
+                match self.line(&key, spinner_style()) {
+                    Some(bar) if *pending > 0 => {
+                        self.remember(&key, bar.message());
+                        bar.set_message(format!("migrating: {pending} pending"));
+                    }
+                    Some(_) => {}
+                    None if *pending > 0 => self.println(format!(
+                        "{db}: {pending} migration(s) to apply ({applied} already applied)"
+                    )),
+                    None => {}
+                }
+            }
+            Event::MigrationApplied { db, script, elapsed_ms } => {
+                match self.line(&db.to_string(), spinner_style()) {
+                    Some(bar) => bar.set_message(format!("migrating: applied {script}")),
+                    None => self.println(format!("{db}: applied {script} ({elapsed_ms} ms)")),
+                }
+            }
+            Event::MigrationCommand { db, command } => {
+                match self.line(&db.to_string(), spinner_style()) {
+                    Some(bar) => {
+                        self.remember(&db.to_string(), bar.message());
+                        bar.set_message(format!("running `{command}`"));
+                    }
+                    None => self.println(format!("{db}: running `{command}`")),
+                }
+            }
+            Event::DatabaseDone { db, migrations_applied } => {
+                let key = db.to_string();
+                if let Some(bar) = self.line(&key, spinner_style()) {
+                    let base = self.recall(&key).unwrap_or_else(|| bar.message());
+                    let msg = match migrations_applied {
+                        0 => base,
+                        n => format!("{base} · {n} migration(s) applied"),
+                    };
+                    self.done(&key, msg);
                 }
             }
             Event::Warning { db, message } => match db {

@@ -23,6 +23,10 @@ pub const LOCK_OWNER: &str = "dbtwin.lock-owner";
 /// The database name inside the server, and the application's role.
 pub const DB_NAME: &str = "dbtwin.db-name";
 pub const APP_USER: &str = "dbtwin.app-user";
+/// The database's migrations folder (absolute) and the team's own migration command, so that
+/// `migrate` and `status` work on an environment without naming its profile again.
+pub const MIGRATIONS: &str = "dbtwin.migrations";
+pub const MIGRATIONS_COMMAND: &str = "dbtwin.migrations-command";
 
 pub const KIND_DATABASE: &str = "database";
 pub const KIND_LOCK: &str = "lock";

@@ -1,0 +1,282 @@
+//! An open connection to one database, whichever the engine: what `migrate`, `status` and `diff`
+//! need from a server (its version, its catalog, dbtwin's history table, other tools' history
+//! tables, applying a migration) without seeing a driver. Dispatch is a `match` over the closed set
+//! of engines; each arm lives in that engine's file.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::target::Target;
+use super::{EngineError, mysql, postgres, redis};
+use crate::profile::EngineKind;
+use crate::schema::Catalog;
+
+/// dbtwin's migration history, one per database (a hash of that name in Redis).
+pub const HISTORY_TABLE: &str = "dbtwin_schema_history";
+/// dbtwin's small key/value record in each database: the schema fingerprint after the last
+/// migration (so `status` can tell a hand-made change), and later how the data was seeded.
+pub const STATE_TABLE: &str = "dbtwin_state";
+
+/// One row of `dbtwin_schema_history`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    /// Order of application (1, 2, …).
+    pub rank: i64,
+    /// `None` for a repeatable migration.
+    pub version: Option<String>,
+    pub description: String,
+    pub script: String,
+    pub checksum: String,
+    pub applied_at: String,
+    pub duration_ms: i64,
+    pub success: bool,
+    /// How many statements of the file ran. For a failed file on an engine without transactional
+    /// DDL, these stayed applied.
+    pub statements_applied: i64,
+    pub statements_total: i64,
+}
+
+/// What to record for a migration being applied.
+#[derive(Clone, Debug)]
+pub struct NewHistoryRow {
+    pub version: Option<String>,
+    pub description: String,
+    pub script: String,
+    pub checksum: String,
+}
+
+/// A migration's body, as the engine runs it.
+#[derive(Clone, Copy, Debug)]
+pub enum Script<'a> {
+    /// SQL statements in order.
+    Sql(&'a [String]),
+    /// Redis commands, each a list of arguments.
+    Redis(&'a [Vec<String>]),
+}
+
+impl Script<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Script::Sql(s) => s.len(),
+            Script::Redis(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why applying a migration stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A statement failed on the server.
+    #[error("statement {} failed: {message}", index + 1)]
+    Statement {
+        /// Zero-based index of the failing statement.
+        index: usize,
+        /// The server's message (with detail and hint where it gives them).
+        message: String,
+        /// 1-based line inside the failing statement, where the server tells.
+        line_in_statement: Option<usize>,
+        /// Statements that ran before it and stay applied (0 when the file was rolled back).
+        left_applied: usize,
+        /// True when the engine rolled the whole file back (PostgreSQL, transactional file).
+        rolled_back: bool,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+pub(super) enum Inner {
+    Postgres(postgres::Session),
+    Mysql(mysql::Session),
+    Redis(redis::Session),
+}
+
+/// An open connection.
+pub struct Session {
+    kind: EngineKind,
+    target_display: String,
+    timeout: Duration,
+    inner: Inner,
+}
+
+impl Session {
+    /// Connects, bounded by the target's connect timeout; a read-only target's session is put in
+    /// read-only mode with the target's statement timeout before anything else runs.
+    pub async fn connect(target: &Target) -> Result<Session, EngineError> {
+        let connecting = async {
+            Ok::<_, EngineError>(match target.kind {
+                EngineKind::Postgres => Inner::Postgres(postgres::Session::connect(target).await?),
+                EngineKind::Mysql | EngineKind::Mariadb => {
+                    Inner::Mysql(mysql::Session::connect(target).await?)
+                }
+                EngineKind::Redis => Inner::Redis(redis::Session::connect(target).await?),
+            })
+        };
+        let inner =
+            tokio::time::timeout(target.connect_timeout, connecting).await.map_err(|_| {
+                EngineError::new(format!(
+                    "no answer from {} within {}s",
+                    target.display(),
+                    target.connect_timeout.as_secs()
+                ))
+            })??;
+        Ok(Session {
+            kind: target.kind,
+            target_display: target.display(),
+            // The server enforces the statement timeout; this one only catches a silent network.
+            timeout: target.statement_timeout + Duration::from_secs(5),
+            inner,
+        })
+    }
+
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    /// The target as shown to people: its URL without the password.
+    pub fn display(&self) -> &str {
+        &self.target_display
+    }
+
+    /// The server's version (`17.6`, `11.8.3-MariaDB`, `7.0.15`).
+    pub async fn server_version(&mut self) -> Result<String, EngineError> {
+        let timeout = self.timeout;
+        let fut = async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.server_version().await,
+                Inner::Mysql(s) => s.server_version().await,
+                Inner::Redis(s) => s.server_version().await,
+            }
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .map_err(|_| EngineError::new("reading the server version took too long"))?
+    }
+
+    /// The database's catalog, read from the server's own catalog tables. Redis has no schema:
+    /// its catalog holds the version only and, as its one "table", the key count.
+    pub async fn catalog(&mut self) -> Result<Catalog, EngineError> {
+        let display = self.target_display.clone();
+        let timeout = self.timeout;
+        let fut = async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.catalog().await,
+                Inner::Mysql(s) => s.catalog().await,
+                Inner::Redis(s) => s.catalog().await,
+            }
+        };
+        tokio::time::timeout(timeout, fut).await.map_err(|_| {
+            EngineError::new(format!("reading the catalog of {display} took too long"))
+        })?
+    }
+
+    /// Migration tools' history tables present in the database, each with its column names.
+    pub async fn tool_tables(&mut self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.tool_tables().await,
+            Inner::Mysql(s) => s.tool_tables().await,
+            Inner::Redis(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Runs a read-only query and returns every value as text (NULL as `None`).
+    pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.query_text(sql).await,
+            Inner::Mysql(s) => s.query_text(sql).await,
+            Inner::Redis(_) => Err(EngineError::new("redis takes no SQL")),
+        }
+    }
+
+    /// dbtwin's history, oldest first; `None` when the database has no history table yet.
+    pub async fn history(&mut self) -> Result<Option<Vec<HistoryRow>>, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.history().await,
+            Inner::Mysql(s) => s.history().await,
+            Inner::Redis(s) => s.history().await,
+        }
+    }
+
+    /// Creates the history and state tables when missing.
+    pub async fn ensure_history(&mut self) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.ensure_history().await,
+            Inner::Mysql(s) => s.ensure_history().await,
+            Inner::Redis(_) => Ok(()),
+        }
+    }
+
+    /// Applies one migration and records it. `transactional`: the statements and the history row
+    /// commit together or not at all (PostgreSQL only; elsewhere statements run one by one and a
+    /// failure is recorded with how many ran).
+    pub async fn apply(
+        &mut self,
+        script: Script<'_>,
+        transactional: bool,
+        record: &NewHistoryRow,
+    ) -> Result<(), ApplyError> {
+        match (&mut self.inner, script) {
+            (Inner::Postgres(s), Script::Sql(statements)) => {
+                s.apply(statements, transactional, record).await
+            }
+            (Inner::Mysql(s), Script::Sql(statements)) => s.apply(statements, record).await,
+            (Inner::Redis(s), Script::Redis(commands)) => s.apply(commands, record).await,
+            _ => Err(EngineError::new(format!(
+                "{} cannot run a script of this kind",
+                self.target_display
+            ))
+            .into()),
+        }
+    }
+
+    /// Records a new checksum for an applied migration (`migrate --repair`).
+    pub async fn repair_checksum(&mut self, rank: i64, checksum: &str) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.repair_checksum(rank, checksum).await,
+            Inner::Mysql(s) => s.repair_checksum(rank, checksum).await,
+            Inner::Redis(s) => s.repair_checksum(rank, checksum).await,
+        }
+    }
+
+    /// Deletes the records of failed migrations (`migrate --repair`, after the database was fixed
+    /// by hand), so they run again.
+    pub async fn delete_failed(&mut self) -> Result<u64, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.delete_failed().await,
+            Inner::Mysql(s) => s.delete_failed().await,
+            Inner::Redis(s) => s.delete_failed().await,
+        }
+    }
+
+    pub async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.state(key).await,
+            Inner::Mysql(s) => s.state(key).await,
+            Inner::Redis(s) => s.state(key).await,
+        }
+    }
+
+    pub async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.set_state(key, value).await,
+            Inner::Mysql(s) => s.set_state(key, value).await,
+            Inner::Redis(s) => s.set_state(key, value).await,
+        }
+    }
+
+    /// Closes the connection politely (MySQL wants a goodbye; the others close on drop).
+    pub async fn close(self) {
+        if let Inner::Mysql(s) = self.inner {
+            s.close().await;
+        }
+    }
+}
+
+/// Maps an 0-based char offset inside a statement to a 1-based line.
+pub(super) fn line_of_offset(statement: &str, offset: usize) -> usize {
+    statement.chars().take(offset).filter(|&c| c == '\n').count() + 1
+}

@@ -1,0 +1,269 @@
+//! `status`, the reading part: for one database, what version its server runs, whether it
+//! answers, where its migrations stand (dbtwin's own history, or another tool's history table set
+//! against the folder), its schema fingerprint and whether the schema changed since the last
+//! migration, and how many tables and rows it holds. Only reads: a URL's session is read-only.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::engine::{EngineError, Session, Target};
+use crate::migrate::apply::{self, FINGERPRINT_KEY};
+use crate::migrate::discover::{Discovered, MigrationKind};
+use crate::migrate::foreign::{self, FileRef, SqlDialect};
+use crate::migrate::plan;
+use crate::profile::{EngineKind, PinnedVersion};
+
+/// What a database is expected to be: the profile's pin and its migrations folder.
+#[derive(Clone, Debug, Default)]
+pub struct Expected {
+    pub pinned: Option<PinnedVersion>,
+    pub migrations: Option<PathBuf>,
+    /// The team's own tool runs the migrations: read its history, not dbtwin's.
+    pub command: Option<String>,
+}
+
+/// Where one database's migrations stand.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Migrations {
+    /// Whose history was read: `dbtwin`, or the tool (`flyway`, `sqlx`…); `none` when the
+    /// database has no history at all.
+    pub history: String,
+    pub applied: usize,
+    pub pending: Vec<String>,
+    /// Applied migrations whose file changed since (`script: recorded → current`).
+    pub changed: Vec<String>,
+    /// Applied migrations the folder no longer has: a warning, not drift.
+    pub unknown: Vec<String>,
+    pub failed: Vec<String>,
+    /// Whether checksums were compared (false where the tool's cannot be recomputed).
+    pub checksums_verified: bool,
+}
+
+/// One row of `status`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DatabaseStatus {
+    /// `service.database`, or the URL without its password.
+    pub name: String,
+    pub engine: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
+    pub server_version: Option<String>,
+    pub reachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<Migrations>,
+    pub fingerprint: Option<String>,
+    /// The fingerprint recorded after the last migration dbtwin ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrated_fingerprint: Option<String>,
+    pub tables: Option<usize>,
+    pub approx_rows: Option<u64>,
+    /// Why the database is not what its profile and migrations say (empty: no drift).
+    pub drift: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl DatabaseStatus {
+    pub fn has_drift(&self) -> bool {
+        !self.drift.is_empty()
+    }
+}
+
+/// The row of a database whose container is not running.
+pub fn not_running(name: &str, engine: String, expected: &Expected, state: &str) -> DatabaseStatus {
+    DatabaseStatus {
+        name: name.to_string(),
+        engine,
+        pinned: expected.pinned.as_ref().map(|p| p.as_str().to_string()),
+        error: Some(format!("its container is {state}")),
+        drift: vec![format!("not running ({state})")],
+        ..DatabaseStatus::default()
+    }
+}
+
+/// Reads one database's status. Never fails: an unreachable database is a row that says so.
+pub async fn inspect(name: &str, target: &Target, expected: &Expected) -> DatabaseStatus {
+    let mut status = DatabaseStatus {
+        name: name.to_string(),
+        engine: target.kind.to_string(),
+        pinned: expected.pinned.as_ref().map(|p| p.as_str().to_string()),
+        ..DatabaseStatus::default()
+    };
+    let mut session = match Session::connect(target).await {
+        Ok(s) => s,
+        Err(e) => {
+            status.error = Some(error_text(&e));
+            status.drift.push("unreachable".into());
+            return status;
+        }
+    };
+    status.reachable = true;
+    if let Err(e) = read(&mut session, target.kind, expected, &mut status).await {
+        status.error = Some(error_text(&e));
+        status.drift.push(format!("could not be read: {}", error_text(&e)));
+    }
+    session.close().await;
+    status
+}
+
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = s.source();
+    }
+    text
+}
+
+async fn read(
+    session: &mut Session,
+    kind: EngineKind,
+    expected: &Expected,
+    status: &mut DatabaseStatus,
+) -> Result<(), EngineError> {
+    let catalog = session.catalog().await?;
+    status.server_version = Some(catalog.server_version.clone());
+    if let Some(pinned) = &expected.pinned
+        && !pinned.matches(&catalog.server_version)
+    {
+        status.drift.push(format!(
+            "server runs {}, pinned {}",
+            catalog.server_version,
+            pinned.as_str()
+        ));
+    }
+    if kind == EngineKind::Redis {
+        status.approx_rows = catalog.approx_rows();
+    } else {
+        status.fingerprint = Some(catalog.fingerprint());
+        status.tables = Some(catalog.tables.len());
+        status.approx_rows = catalog.approx_rows();
+    }
+    let discovered = match &expected.migrations {
+        Some(dir) => match apply::load(dir, kind) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                status.warnings.push(error_text(&e));
+                None
+            }
+        },
+        None => None,
+    };
+    status.migrations = Some(migrations(session, kind, expected, discovered.as_ref()).await?);
+    if let Some(m) = &status.migrations {
+        if !m.pending.is_empty() {
+            status.drift.push(format!("{} migration(s) pending", m.pending.len()));
+        }
+        if !m.changed.is_empty() {
+            status.drift.push(format!("{} applied migration(s) changed", m.changed.len()));
+        }
+        if !m.failed.is_empty() {
+            status.drift.push(format!("{} migration(s) failed", m.failed.len()));
+        }
+        for unknown in &m.unknown {
+            status.warnings.push(format!("applied migration {unknown} is not in the folder"));
+        }
+    }
+    if kind != EngineKind::Redis {
+        status.migrated_fingerprint = session.state(FINGERPRINT_KEY).await?;
+        if let (Some(now), Some(then)) = (&status.fingerprint, &status.migrated_fingerprint)
+            && now != then
+        {
+            status.drift.push("schema changed since the last migration".into());
+        }
+    }
+    Ok(())
+}
+
+async fn migrations(
+    session: &mut Session,
+    kind: EngineKind,
+    expected: &Expected,
+    discovered: Option<&Discovered>,
+) -> Result<Migrations, EngineError> {
+    let files = discovered.map(|d| d.files.as_slice()).unwrap_or_default();
+    let own = session.history().await?;
+    if expected.command.is_none()
+        && let Some(history) = &own
+    {
+        let p = plan::plan(files, history);
+        return Ok(Migrations {
+            history: "dbtwin".into(),
+            applied: history.iter().filter(|r| r.success).count(),
+            pending: if discovered.is_some() { p.pending_scripts } else { Vec::new() },
+            changed: p
+                .changed
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.script, short(&c.recorded), short(&c.current)))
+                .collect(),
+            unknown: if discovered.is_some() { p.missing } else { Vec::new() },
+            failed: p.failed.iter().map(|f| f.script.clone()).collect(),
+            checksums_verified: discovered.is_some(),
+        });
+    }
+    // Another tool's history: the first one found (a database rarely has two).
+    let dialect = match kind {
+        EngineKind::Postgres => SqlDialect::Postgres,
+        _ => SqlDialect::Mysql,
+    };
+    for (table, columns) in session.tool_tables().await? {
+        let Some(tool) = foreign::identify(&table, &columns) else { continue };
+        let rows = session.query_text(&tool.select(dialect)).await?;
+        let history = tool.parse_rows(rows).map_err(|e| {
+            EngineError::new(format!("unreadable {} history in {table}", tool.name()))
+                .with_source(e)
+        })?;
+        let history = match expected.migrations.as_deref().and_then(django_app) {
+            Some(app) => history.for_django_app(&app),
+            None => history,
+        };
+        let refs: Vec<FileRef> = files
+            .iter()
+            .map(|f| FileRef {
+                version: match &f.kind {
+                    MigrationKind::Versioned(v) => Some(v),
+                    MigrationKind::Repeatable => None,
+                },
+                description: &f.description,
+                script: &f.script,
+                content: &f.content,
+            })
+            .collect();
+        let compared = foreign::compare(&history, &refs);
+        return Ok(Migrations {
+            history: tool.name().to_string(),
+            applied: compared.applied,
+            pending: if discovered.is_some() { compared.pending } else { Vec::new() },
+            changed: compared
+                .changed
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.script, c.recorded, c.current))
+                .collect(),
+            unknown: if discovered.is_some() { compared.unknown } else { Vec::new() },
+            failed: compared.failed,
+            checksums_verified: compared.checksums_verified && discovered.is_some(),
+        });
+    }
+    // No history anywhere: everything in the folder is pending.
+    Ok(Migrations {
+        history: "none".into(),
+        pending: files.iter().map(|f| f.script.clone()).collect(),
+        ..Migrations::default()
+    })
+}
+
+/// Django's default app label is the folder above `migrations/`.
+fn django_app(dir: &Path) -> Option<String> {
+    let parent = dir.parent()?;
+    Some(parent.file_name()?.to_string_lossy().into_owned())
+}
+
+fn short(checksum: &str) -> &str {
+    &checksum[..checksum.len().min(12)]
+}

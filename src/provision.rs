@@ -303,7 +303,7 @@ pub async fn up<R: Runtime>(
             if !opts.keep_on_failure {
                 let reason = match &e {
                     ProvisionError::Interrupted => "interrupted".to_string(),
-                    other => other.to_string(),
+                    other => other.to_string().lines().next().unwrap_or_default().to_string(),
                 };
                 events.emit(Event::TearingDown { reason });
                 // Teardown errors must not hide the failure that caused them; they are reported

@@ -198,9 +198,11 @@ impl Catalog {
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
-    /// The sum of the tables' row estimates, when the server has any.
+    /// The sum of the tables' row estimates; `None` when the server has none at all (PostgreSQL
+    /// before its first ANALYZE). Tables without an estimate count as empty.
     pub fn approx_rows(&self) -> Option<u64> {
-        self.tables.values().map(|t| t.approx_rows).sum()
+        let known: Vec<u64> = self.tables.values().filter_map(|t| t.approx_rows).collect();
+        (!known.is_empty()).then(|| known.iter().sum())
     }
 }
 

@@ -78,7 +78,8 @@ pub struct Column {
     /// `auto_increment`, or `stored: <expression>` / `virtual: <expression>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
-    /// Column collation when it differs from the database default.
+    /// The column's collation when it differs from its default: the type's default collation
+    /// on PostgreSQL, the table's default on MySQL/MariaDB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
 }

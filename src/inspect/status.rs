@@ -129,6 +129,10 @@ async fn read(
 ) -> Result<(), EngineError> {
     let catalog = session.catalog().await?;
     status.server_version = Some(catalog.server_version.clone());
+    // A `mysql://` URL may lead to MariaDB: the server's version says which.
+    if kind == EngineKind::Mysql && catalog.server_version.contains("MariaDB") {
+        status.engine = EngineKind::Mariadb.to_string();
+    }
     if let Some(pinned) = &expected.pinned
         && !pinned.matches(&catalog.server_version)
     {

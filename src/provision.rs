@@ -1383,7 +1383,22 @@ pub async fn migrate_environment<R: Runtime>(
         events
             .emit(Event::Warning { db: None, message: format!("could not release the lock: {e}") });
     }
-    results.into_iter().collect()
+    // The first failure is the error; the others must not vanish with it.
+    let mut outcomes = Vec::new();
+    let mut first = None;
+    for result in results {
+        match result {
+            Ok(o) => outcomes.push(o),
+            Err(e) if first.is_none() => first = Some(e),
+            Err(e) => {
+                events.emit(Event::Warning { db: None, message: format!("also failed: {e}") })
+            }
+        }
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(outcomes),
+    }
 }
 
 #[cfg(test)]

@@ -334,8 +334,7 @@ impl Session {
     }
 
     pub(super) async fn ensure_history(&mut self) -> Result<(), EngineError> {
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS dbtwin_schema_history (
+        for statement in ["CREATE TABLE IF NOT EXISTS dbtwin_schema_history (
                 installed_rank     INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
                 version            VARCHAR(50),
                 description        VARCHAR(200) NOT NULL,
@@ -346,13 +345,8 @@ impl Session {
                 success            BOOL NOT NULL,
                 statements_applied INT NOT NULL,
                 statements_total   INT NOT NULL
-             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
-            "CREATE TABLE IF NOT EXISTS dbtwin_state (
-                name       VARCHAR(100) NOT NULL PRIMARY KEY,
-                value      TEXT NOT NULL,
-                updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
-             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
-        ] {
+             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4"]
+        {
             self.conn
                 .query_drop(statement)
                 .await
@@ -452,6 +446,18 @@ impl Session {
     }
 
     pub(super) async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        // Made here rather than with the history: a database migrated by the team's own tool
+        // gets this one small table, not an empty dbtwin history beside its tool's.
+        self.conn
+            .query_drop(
+                "CREATE TABLE IF NOT EXISTS dbtwin_state (
+                    name       VARCHAR(100) NOT NULL PRIMARY KEY,
+                    value      TEXT NOT NULL,
+                    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+                 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+            )
+            .await
+            .map_err(|e| query_error("failed to create dbtwin_state", e))?;
         self.conn
             .exec_drop(
                 "INSERT INTO dbtwin_state (name, value) VALUES (?, ?)

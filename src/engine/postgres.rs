@@ -374,11 +374,6 @@ impl Session {
                     success            boolean NOT NULL,
                     statements_applied integer NOT NULL,
                     statements_total   integer NOT NULL
-                 );
-                 CREATE TABLE IF NOT EXISTS dbtwin_state (
-                    name       varchar(100) PRIMARY KEY,
-                    value      text NOT NULL,
-                    updated_at timestamptz NOT NULL DEFAULT now()
                  )",
             )
             .await
@@ -501,6 +496,18 @@ impl Session {
     }
 
     pub(super) async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
+        // Made here rather than with the history: a database migrated by the team's own tool
+        // gets this one small table, not an empty dbtwin history beside its tool's.
+        self.client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS dbtwin_state (
+                    name       varchar(100) PRIMARY KEY,
+                    value      text NOT NULL,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                 )",
+            )
+            .await
+            .map_err(|e| query_error("failed to create dbtwin_state", e))?;
         self.client
             .execute(
                 "INSERT INTO dbtwin_state (name, value) VALUES ($1, $2)

@@ -201,7 +201,7 @@ impl Session {
         }
     }
 
-    /// Creates the history and state tables when missing.
+    /// Creates the history table when missing (the state table is made by `set_state`).
     pub async fn ensure_history(&mut self) -> Result<(), EngineError> {
         match &mut self.inner {
             Inner::Postgres(s) => s.ensure_history().await,

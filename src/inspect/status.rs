@@ -192,7 +192,8 @@ async fn migrations(
     discovered: Option<&Discovered>,
 ) -> Result<Migrations, EngineError> {
     let files = discovered.map(|d| d.files.as_slice()).unwrap_or_default();
-    let own = session.history().await?;
+    // An empty dbtwin history says nothing; another tool's may.
+    let own = session.history().await?.filter(|rows| !rows.is_empty());
     if expected.command.is_none()
         && let Some(history) = &own
     {

@@ -189,7 +189,6 @@ pub async fn migrate(
     };
     if request.kind != EngineKind::Redis {
         let fingerprint = session.catalog().await?.fingerprint();
-        session.ensure_history().await?;
         session.set_state(FINGERPRINT_KEY, &fingerprint).await?;
         outcome.fingerprint = Some(fingerprint);
     }

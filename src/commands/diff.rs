@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::{CommandError, connect, environment_databases, select};
 use crate::cli::{ColorChoice, DiffArgs, Global};
-use crate::engine::{Session, Target};
+use crate::engine::Target;
 use crate::environment::EnvName;
 use crate::exit;
-use crate::inspect::diff;
+use crate::inspect::{self, diff};
 use crate::schema::Catalog;
 
 /// One side of the comparison: named databases (`service.database` → target), or one database.
@@ -29,6 +29,17 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
     let pairs = match_sides(&a, &b)?;
     let mut compared = Vec::new();
     for (name, ta, tb) in &pairs.both {
+        if !inspect::comparable(ta.kind, tb.kind) {
+            return Err(CommandError::Usage {
+                message: format!(
+                    "{name}: cannot compare a {} database with a {} one",
+                    ta.kind, tb.kind
+                ),
+                hint: Some(
+                    "diff compares databases of one engine (MySQL and MariaDB count as one)".into(),
+                ),
+            });
+        }
         let (ca, cb) = tokio::try_join!(read(ta), read(tb))?;
         compared.push((name.clone(), ta.display(), tb.display(), diff::diff(&ca, &cb)));
     }
@@ -75,16 +86,13 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
 }
 
 async fn read(target: &Target) -> Result<Catalog, CommandError> {
-    let mut session = Session::connect(target).await.map_err(CommandError::Engine)?;
-    let catalog = session.catalog().await.map_err(CommandError::Engine);
-    session.close().await;
-    catalog
+    inspect::read_catalog(target).await.map_err(CommandError::Engine)
 }
 
 /// Reads `A`/`B`: a URL, `ENV`, or `ENV:SERVICE[.DATABASE]`.
 async fn side(g: &Global, spec: &str) -> Result<Side, CommandError> {
     if spec.contains("://") {
-        let target = Target::from_url(spec).map_err(CommandError::Engine)?;
+        let target = Target::from_url(spec)?;
         let label = target.display();
         return Ok(Side {
             label,

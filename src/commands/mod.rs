@@ -37,6 +37,9 @@ pub enum CommandError {
     Provision(#[from] ProvisionError),
     #[error("{message}")]
     NotFound { message: String, hint: Option<String> },
+    /// The command line asks for something that cannot be done.
+    #[error("{message}")]
+    Usage { message: String, hint: Option<String> },
     #[error("{message}")]
     NotRunning { message: String, hint: Option<String> },
     #[error("{message}")]
@@ -52,6 +55,9 @@ pub enum CommandError {
     /// The command already printed it; this only carries the exit code.
     #[error("answered with exit code {0}")]
     Answered(i32),
+    /// A database URL on the command line cannot be used.
+    #[error(transparent)]
+    Url(#[from] crate::engine::UrlError),
     /// A database could not be reached or read (`status --url`, `diff`).
     #[error(transparent)]
     Engine(crate::engine::EngineError),
@@ -78,7 +84,9 @@ impl CommandError {
             },
             CommandError::Answered(code) => *code,
             CommandError::Engine(_) => exit::DATABASE_UNREACHABLE,
+            CommandError::Url(_) => exit::USAGE,
             CommandError::NotFound { .. } => exit::NOT_FOUND,
+            CommandError::Usage { .. } => exit::USAGE,
             CommandError::NotRunning { .. } => exit::NOT_READY,
             CommandError::Io { .. } => exit::RUNTIME_FAILED,
             CommandError::Child(code) => *code,
@@ -89,9 +97,9 @@ impl CommandError {
         match self {
             CommandError::Runtime(e) => e.hint.clone(),
             CommandError::Provision(e) => e.hint(),
-            CommandError::NotFound { hint, .. } | CommandError::NotRunning { hint, .. } => {
-                hint.clone()
-            }
+            CommandError::NotFound { hint, .. }
+            | CommandError::NotRunning { hint, .. }
+            | CommandError::Usage { hint, .. } => hint.clone(),
             CommandError::EnvName(EnvNameError::NoBranch) => Some(
                 "name the environment with `--env NAME`, or set the CI's branch variable (e.g. GITHUB_REF_NAME)"
                     .into(),

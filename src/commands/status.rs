@@ -16,7 +16,7 @@ pub(super) async fn run(g: &Global, args: &StatusArgs) -> Result<(), CommandErro
         args.urls
             .iter()
             .map(|url| {
-                let target = Target::from_url(url).map_err(CommandError::Engine)?;
+                let target = Target::from_url(url)?;
                 let expected =
                     Expected { migrations: args.migrations.clone(), ..Expected::default() };
                 Ok((target.display(), Ok(target), expected))

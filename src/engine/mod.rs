@@ -12,7 +12,7 @@ pub mod target;
 mod tls;
 
 pub use session::{ApplyError, HistoryRow, NewHistoryRow, Script, Session};
-pub use target::{Target, TlsMode};
+pub use target::{Target, TlsMode, UrlError};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -317,13 +317,30 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
+    // The last `@` ends the userinfo: a password may hold an unescaped `@`.
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
         return url.to_string();
     };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:****@{host}"),
         None => url.to_string(),
     }
+}
+
+/// Seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, Howard Hinnant's
+/// algorithm), so history timestamps read the same from every engine without a date crate.
+pub(crate) fn utc_timestamp(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// The engine's own client, run inside the container, with the password passed through the
@@ -368,6 +385,13 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 24);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_timestamp(1_795_651_199), "2026-11-25T23:59:59Z");
     }
 
     #[test]

@@ -129,6 +129,10 @@ pub(super) async fn configure(
 pub(super) struct Session {
     conn: Conn,
     database: String,
+    /// dbtwin's tables, qualified with the database: a migration's `USE other` must not lose
+    /// them.
+    history: String,
+    state: String,
 }
 
 fn query_error(what: &str, e: mysql_async::Error) -> EngineError {
@@ -207,10 +211,6 @@ impl Session {
                 }
             }
         };
-        // History timestamps read back in UTC whatever the server's time zone.
-        conn.query_drop("SET time_zone = '+00:00'")
-            .await
-            .map_err(|e| query_error("failed to set the session time zone", e))?;
         if target.read_only {
             let version: Option<String> = conn
                 .query_first("SELECT VERSION()")
@@ -229,7 +229,13 @@ impl Session {
                     .map_err(|e| query_error("failed to make the session read-only", e))?;
             }
         }
-        Ok(Session { conn, database: target.database.clone() })
+        let db = ident(&target.database);
+        Ok(Session {
+            conn,
+            database: target.database.clone(),
+            history: format!("{db}.dbtwin_schema_history"),
+            state: format!("{db}.dbtwin_state"),
+        })
     }
 
     pub(super) async fn close(self) {
@@ -294,8 +300,8 @@ impl Session {
             .conn
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.tables
-                  WHERE table_schema = DATABASE() AND table_name = ?",
-                (name,),
+                  WHERE table_schema = ? AND table_name = ?",
+                (&self.database, name),
             )
             .await
             .map_err(|e| query_error(&format!("failed to look for {name}"), e))?;
@@ -306,13 +312,16 @@ impl Session {
         if !self.has_table("dbtwin_schema_history").await? {
             return Ok(None);
         }
+        // UNIX_TIMESTAMP reads a TIMESTAMP as UTC whatever the session's time zone, which the
+        // migrations' own NOW() must keep.
         let rows = self
-            .query_text(
+            .query_text(&format!(
                 "SELECT installed_rank, version, description, script, checksum,
-                        DATE_FORMAT(applied_at, '%Y-%m-%dT%H:%i:%sZ'), duration_ms,
+                        UNIX_TIMESTAMP(applied_at), duration_ms,
                         success, statements_applied, statements_total
-                   FROM dbtwin_schema_history ORDER BY installed_rank",
-            )
+                   FROM {} ORDER BY installed_rank",
+                self.history
+            ))
             .await?;
         let int = |v: &Option<String>| v.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
         Ok(Some(
@@ -323,7 +332,7 @@ impl Session {
                     description: r[2].clone().unwrap_or_default(),
                     script: r[3].clone().unwrap_or_default(),
                     checksum: r[4].clone().unwrap_or_default(),
-                    applied_at: r[5].clone().unwrap_or_default(),
+                    applied_at: super::utc_timestamp(int(&r[5])),
                     duration_ms: int(&r[6]),
                     success: int(&r[7]) != 0,
                     statements_applied: int(&r[8]),
@@ -334,7 +343,8 @@ impl Session {
     }
 
     pub(super) async fn ensure_history(&mut self) -> Result<(), EngineError> {
-        for statement in ["CREATE TABLE IF NOT EXISTS dbtwin_schema_history (
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
                 installed_rank     INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
                 version            VARCHAR(50),
                 description        VARCHAR(200) NOT NULL,
@@ -345,14 +355,13 @@ impl Session {
                 success            BOOL NOT NULL,
                 statements_applied INT NOT NULL,
                 statements_total   INT NOT NULL
-             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4"]
-        {
-            self.conn
-                .query_drop(statement)
-                .await
-                .map_err(|e| query_error("failed to create dbtwin_schema_history", e))?;
-        }
-        Ok(())
+             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+            self.history
+        );
+        self.conn
+            .query_drop(create)
+            .await
+            .map_err(|e| query_error("failed to create dbtwin_schema_history", e))
     }
 
     async fn record(
@@ -365,10 +374,13 @@ impl Session {
     ) -> Result<(), mysql_async::Error> {
         self.conn
             .exec_drop(
-                "INSERT INTO dbtwin_schema_history
-                    (version, description, script, checksum, duration_ms, success,
-                     statements_applied, statements_total)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                format!(
+                    "INSERT INTO {}
+                        (version, description, script, checksum, duration_ms, success,
+                         statements_applied, statements_total)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    self.history
+                ),
                 (
                     &record.version,
                     &record.description,
@@ -390,14 +402,32 @@ impl Session {
         statements: &[String],
         record: &NewHistoryRow,
     ) -> Result<(), ApplyError> {
+        let result = self.apply_each(statements, record).await;
+        // A file's `USE other` must not move the next file (nor the history) elsewhere.
+        let _ = self.conn.query_drop(format!("USE {}", ident(&self.database))).await;
+        result
+    }
+
+    async fn apply_each(
+        &mut self,
+        statements: &[String],
+        record: &NewHistoryRow,
+    ) -> Result<(), ApplyError> {
         let started = std::time::Instant::now();
         for (index, statement) in statements.iter().enumerate() {
             if let Err(e) = self.conn.query_drop(statement).await {
                 let (message, line_in_statement) = server_error(&e);
                 let ms = started.elapsed().as_millis() as i64;
-                self.record(record, ms, false, index, statements.len()).await.map_err(|e| {
-                    ApplyError::Engine(query_error("failed to record the failed migration", e))
-                })?;
+                if let Err(re) = self.record(record, ms, false, index, statements.len()).await {
+                    // The statement's own failure is what the user must see first.
+                    return Err(ApplyError::Engine(query_error(
+                        &format!(
+                            "statement {} failed ({message}), and recording the failure failed too",
+                            index + 1
+                        ),
+                        re,
+                    )));
+                }
                 return Err(ApplyError::Statement {
                     index,
                     message,
@@ -420,7 +450,7 @@ impl Session {
     ) -> Result<(), EngineError> {
         self.conn
             .exec_drop(
-                "UPDATE dbtwin_schema_history SET checksum = ? WHERE installed_rank = ?",
+                format!("UPDATE {} SET checksum = ? WHERE installed_rank = ?", self.history),
                 (checksum, rank),
             )
             .await
@@ -429,7 +459,7 @@ impl Session {
 
     pub(super) async fn delete_failed(&mut self) -> Result<u64, EngineError> {
         self.conn
-            .query_drop("DELETE FROM dbtwin_schema_history WHERE NOT success")
+            .query_drop(format!("DELETE FROM {} WHERE NOT success", self.history))
             .await
             .map_err(|e| query_error("failed to delete failed migrations", e))?;
         Ok(self.conn.affected_rows())
@@ -440,7 +470,7 @@ impl Session {
             return Ok(None);
         }
         self.conn
-            .exec_first("SELECT value FROM dbtwin_state WHERE name = ?", (key,))
+            .exec_first(format!("SELECT value FROM {} WHERE name = ?", self.state), (key,))
             .await
             .map_err(|e| query_error("failed to read dbtwin_state", e))
     }
@@ -449,19 +479,23 @@ impl Session {
         // Made here rather than with the history: a database migrated by the team's own tool
         // gets this one small table, not an empty dbtwin history beside its tool's.
         self.conn
-            .query_drop(
-                "CREATE TABLE IF NOT EXISTS dbtwin_state (
+            .query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {} (
                     name       VARCHAR(100) NOT NULL PRIMARY KEY,
                     value      TEXT NOT NULL,
                     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
                  ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
-            )
+                self.state
+            ))
             .await
             .map_err(|e| query_error("failed to create dbtwin_state", e))?;
         self.conn
             .exec_drop(
-                "INSERT INTO dbtwin_state (name, value) VALUES (?, ?)
-                 ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = CURRENT_TIMESTAMP",
+                format!(
+                    "INSERT INTO {} (name, value) VALUES (?, ?)
+                     ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = CURRENT_TIMESTAMP",
+                    self.state
+                ),
                 (key, value),
             )
             .await

@@ -196,13 +196,15 @@ impl Session {
         Ok(Some(rows))
     }
 
+    /// One past the highest rank recorded: ranks are never reused, even after `--repair`
+    /// deleted a failed entry (a count would hand out a rank still in use).
     async fn next_rank(&mut self) -> Result<i64, EngineError> {
-        let n: i64 = redis::cmd("HLEN")
+        let fields: Vec<String> = redis::cmd("HKEYS")
             .arg(HISTORY_KEY)
             .query_async(&mut self.conn)
             .await
             .map_err(|e| redis_error("failed to read dbtwin:schema_history", e))?;
-        Ok(n + 1)
+        Ok(fields.iter().filter_map(|f| f.parse::<i64>().ok()).max().unwrap_or(0) + 1)
     }
 
     async fn put(&mut self, rank: i64, row: &StoredRow) -> Result<(), EngineError> {
@@ -242,7 +244,12 @@ impl Session {
             description: record.description.clone(),
             script: record.script.clone(),
             checksum: record.checksum.clone(),
-            applied_at: now_utc(),
+            applied_at: super::utc_timestamp(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+            ),
             duration_ms: started.elapsed().as_millis() as i64,
             success: failed.is_none(),
             statements_applied: applied as i64,
@@ -313,26 +320,6 @@ impl Session {
             .await
             .map_err(|e| redis_error("failed to write dbtwin:state", e))
     }
-}
-
-/// Now as `YYYY-MM-DDTHH:MM:SSZ`, computed from the Unix clock (civil-from-days, Howard
-/// Hinnant's algorithm) so no date crate is needed for one timestamp.
-fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]

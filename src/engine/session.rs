@@ -176,38 +176,54 @@ impl Session {
 
     /// Migration tools' history tables present in the database, each with its column names.
     pub async fn tool_tables(&mut self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.tool_tables().await,
-            Inner::Mysql(s) => s.tool_tables().await,
-            Inner::Redis(_) => Ok(Vec::new()),
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "listing migration tools' tables", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.tool_tables().await,
+                Inner::Mysql(s) => s.tool_tables().await,
+                Inner::Redis(_) => Ok(Vec::new()),
+            }
+        })
+        .await
     }
 
     /// Runs a read-only query and returns every value as text (NULL as `None`).
     pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.query_text(sql).await,
-            Inner::Mysql(s) => s.query_text(sql).await,
-            Inner::Redis(_) => Err(EngineError::new("redis takes no SQL")),
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "a query", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.query_text(sql).await,
+                Inner::Mysql(s) => s.query_text(sql).await,
+                Inner::Redis(_) => Err(EngineError::new("redis takes no SQL")),
+            }
+        })
+        .await
     }
 
     /// dbtwin's history, oldest first; `None` when the database has no history table yet.
     pub async fn history(&mut self) -> Result<Option<Vec<HistoryRow>>, EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.history().await,
-            Inner::Mysql(s) => s.history().await,
-            Inner::Redis(s) => s.history().await,
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading the history", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.history().await,
+                Inner::Mysql(s) => s.history().await,
+                Inner::Redis(s) => s.history().await,
+            }
+        })
+        .await
     }
 
     /// Creates the history table when missing (the state table is made by `set_state`).
     pub async fn ensure_history(&mut self) -> Result<(), EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.ensure_history().await,
-            Inner::Mysql(s) => s.ensure_history().await,
-            Inner::Redis(_) => Ok(()),
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "creating the history table", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.ensure_history().await,
+                Inner::Mysql(s) => s.ensure_history().await,
+                Inner::Redis(_) => Ok(()),
+            }
+        })
+        .await
     }
 
     /// Applies one migration and records it. `transactional`: the statements and the history row
@@ -235,37 +251,53 @@ impl Session {
 
     /// Records a new checksum for an applied migration (`migrate --repair`).
     pub async fn repair_checksum(&mut self, rank: i64, checksum: &str) -> Result<(), EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.repair_checksum(rank, checksum).await,
-            Inner::Mysql(s) => s.repair_checksum(rank, checksum).await,
-            Inner::Redis(s) => s.repair_checksum(rank, checksum).await,
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "repairing a checksum", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.repair_checksum(rank, checksum).await,
+                Inner::Mysql(s) => s.repair_checksum(rank, checksum).await,
+                Inner::Redis(s) => s.repair_checksum(rank, checksum).await,
+            }
+        })
+        .await
     }
 
     /// Deletes the records of failed migrations (`migrate --repair`, after the database was fixed
     /// by hand), so they run again.
     pub async fn delete_failed(&mut self) -> Result<u64, EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.delete_failed().await,
-            Inner::Mysql(s) => s.delete_failed().await,
-            Inner::Redis(s) => s.delete_failed().await,
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "deleting failed migrations", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.delete_failed().await,
+                Inner::Mysql(s) => s.delete_failed().await,
+                Inner::Redis(s) => s.delete_failed().await,
+            }
+        })
+        .await
     }
 
     pub async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.state(key).await,
-            Inner::Mysql(s) => s.state(key).await,
-            Inner::Redis(s) => s.state(key).await,
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading dbtwin_state", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.state(key).await,
+                Inner::Mysql(s) => s.state(key).await,
+                Inner::Redis(s) => s.state(key).await,
+            }
+        })
+        .await
     }
 
     pub async fn set_state(&mut self, key: &str, value: &str) -> Result<(), EngineError> {
-        match &mut self.inner {
-            Inner::Postgres(s) => s.set_state(key, value).await,
-            Inner::Mysql(s) => s.set_state(key, value).await,
-            Inner::Redis(s) => s.set_state(key, value).await,
-        }
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "writing dbtwin_state", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.set_state(key, value).await,
+                Inner::Mysql(s) => s.set_state(key, value).await,
+                Inner::Redis(s) => s.set_state(key, value).await,
+            }
+        })
+        .await
     }
 
     /// Closes the connection politely (MySQL wants a goodbye; the others close on drop).
@@ -274,6 +306,18 @@ impl Session {
             s.close().await;
         }
     }
+}
+
+/// Bounds one exchange with the server: a silent network must not hang `status` forever.
+async fn within<T>(
+    timeout: Duration,
+    what: &str,
+    display: &str,
+    fut: impl Future<Output = Result<T, EngineError>>,
+) -> Result<T, EngineError> {
+    tokio::time::timeout(timeout, fut).await.map_err(|_| {
+        EngineError::new(format!("{what} on {display} took longer than {}s", timeout.as_secs()))
+    })?
 }
 
 /// Maps an 0-based char offset inside a statement to a 1-based line.

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Credentials, Endpoint, EngineError};
+use super::{Credentials, Endpoint};
 use crate::profile::EngineKind;
 
 /// How long connecting to a URL may take unless the URL says otherwise (`connect_timeout=`).
@@ -32,8 +32,10 @@ pub enum TlsMode {
 impl TlsMode {
     fn parse_postgres(value: &str) -> Option<TlsMode> {
         Some(match value {
-            "disable" | "allow" => TlsMode::Disable,
-            "prefer" => TlsMode::Prefer,
+            "disable" => TlsMode::Disable,
+            // libpq's `allow` falls back to TLS when plain is refused; preferring TLS protects
+            // at least as much.
+            "allow" | "prefer" => TlsMode::Prefer,
             "require" => TlsMode::Require,
             "verify-ca" => TlsMode::VerifyCa,
             "verify-full" => TlsMode::VerifyFull,
@@ -103,9 +105,11 @@ impl Target {
     /// `redis://` / `rediss://`. A missing password is taken from the variable the engine's own
     /// client reads (`PGPASSWORD`, `MYSQL_PWD`, `REDISCLI_AUTH`), so it never has to be typed on a
     /// command line.
-    pub fn from_url(url: &str) -> Result<Target, EngineError> {
-        let shown = super::redact_url(url);
-        let bad = |what: &str| EngineError::new(format!("invalid database url {shown}: {what}"));
+    pub fn from_url(url: &str) -> Result<Target, UrlError> {
+        // Messages show the URL without its userinfo password and without its query string
+        // (libpq's `?password=` lives there); only the offending key is named.
+        let shown = shown(url);
+        let bad = |what: &str| UrlError(format!("invalid database url {shown}: {what}"));
         let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
         let (kind, default_port, password_var) = match scheme {
             "postgres" | "postgresql" => (EngineKind::Postgres, 5432, "PGPASSWORD"),
@@ -125,11 +129,12 @@ impl Target {
             Some((a, p)) => (a, p),
             None => (rest, ""),
         };
+        // The last `@` ends the userinfo: a password may hold an unescaped `@`.
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
         };
-        let (user, password) = match userinfo {
+        let (user, mut password) = match userinfo {
             Some(u) => match u.split_once(':') {
                 Some((user, pass)) => (decode(user), Some(decode(pass))),
                 None => (decode(u), None),
@@ -142,7 +147,7 @@ impl Target {
         }
         let port = port.unwrap_or(default_port);
         let database = decode(path);
-        let user = if user.is_empty() {
+        let mut user = if user.is_empty() {
             match kind {
                 EngineKind::Postgres => "postgres".to_string(),
                 EngineKind::Redis => "default".to_string(),
@@ -151,21 +156,22 @@ impl Target {
         } else {
             user
         };
-        let password = password.or_else(|| std::env::var(password_var).ok());
         let mut target = Target {
             kind,
             endpoint: Endpoint { host, port },
-            user,
-            password,
+            user: String::new(),
+            password: None,
             database: match kind {
                 EngineKind::Redis if database.is_empty() => "0".to_string(),
                 EngineKind::Postgres if database.is_empty() => "postgres".to_string(),
                 _ => database,
             },
-            tls: match (kind, scheme) {
-                (_, "rediss") => TlsMode::VerifyFull,
-                (EngineKind::Postgres, _) => TlsMode::Prefer,
-                _ => TlsMode::Disable,
+            // What each engine's own client does without a setting: libpq and the mysql client
+            // prefer TLS, redis:// is plain and rediss:// verifies.
+            tls: match scheme {
+                "rediss" => TlsMode::VerifyFull,
+                "redis" => TlsMode::Disable,
+                _ => TlsMode::Prefer,
             },
             root_cert: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -177,17 +183,24 @@ impl Target {
         }
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = key.to_ascii_lowercase().replace('_', "-");
             let value = decode(value);
-            match (kind, key) {
+            let seconds = |value: &str| {
+                value
+                    .parse::<u64>()
+                    .map(|s| Duration::from_secs(s.max(1)))
+                    .map_err(|_| bad(&format!("{key} (expected whole seconds)")))
+            };
+            match (kind, key.as_str()) {
                 (EngineKind::Postgres, "sslmode") => {
                     target.tls = TlsMode::parse_postgres(&value).ok_or_else(|| {
                         bad(&format!(
-                            "sslmode={value} (expected disable, prefer, require, verify-ca or \
-                             verify-full)"
+                            "sslmode={value} (expected disable, allow, prefer, require, verify-ca \
+                             or verify-full)"
                         ))
                     })?;
                 }
-                (EngineKind::Mysql, "ssl-mode" | "ssl_mode" | "sslmode") => {
+                (EngineKind::Mysql, "ssl-mode" | "sslmode") => {
                     target.tls = TlsMode::parse_mysql(&value).ok_or_else(|| {
                         bad(&format!(
                             "{key}={value} (expected DISABLED, PREFERRED, REQUIRED, VERIFY_CA or \
@@ -195,23 +208,27 @@ impl Target {
                         ))
                     })?;
                 }
-                (EngineKind::Postgres, "sslrootcert")
-                | (EngineKind::Mysql, "ssl-ca" | "ssl_ca") => {
+                (EngineKind::Postgres, "sslrootcert") | (EngineKind::Mysql, "ssl-ca") => {
                     target.root_cert = Some(PathBuf::from(value));
                 }
-                (_, "connect_timeout" | "connect-timeout") => {
-                    let secs: u64 = value
-                        .parse()
-                        .map_err(|_| bad(&format!("{key}={value} (expected whole seconds)")))?;
-                    target.connect_timeout = Duration::from_secs(secs.max(1));
-                }
-                (_, "statement_timeout" | "statement-timeout") => {
-                    let secs: u64 = value
-                        .parse()
-                        .map_err(|_| bad(&format!("{key}={value} (expected whole seconds)")))?;
-                    target.statement_timeout = Duration::from_secs(secs.max(1));
-                }
                 (EngineKind::Redis, "insecure") => target.tls = TlsMode::Require,
+                (_, "connect-timeout") => target.connect_timeout = seconds(&value)?,
+                (_, "statement-timeout") => target.statement_timeout = seconds(&value)?,
+                (_, "password") => password = Some(value),
+                (_, "user") => user = value,
+                // A TLS setting this parser does not know (JDBC's `sslMode`, Go's `tls=`,
+                // `sslcert` client certificates…) must not be ignored: the connection would go
+                // out less protected than its author meant.
+                (_, k) if k.contains("ssl") || k.contains("tls") => {
+                    return Err(bad(&format!(
+                        "`{key}` is not supported here (TLS is set with {})",
+                        match kind {
+                            EngineKind::Postgres => "sslmode= and sslrootcert=",
+                            EngineKind::Redis => "rediss:// and #insecure or ?insecure",
+                            _ => "ssl-mode= and ssl-ca=",
+                        }
+                    )));
+                }
                 // Parameters for the application's own driver (application_name, pool sizes…)
                 // mean nothing to a read-only inspection.
                 _ => {}
@@ -220,6 +237,8 @@ impl Target {
         if target.root_cert.is_some() && target.tls < TlsMode::VerifyCa {
             target.tls = TlsMode::VerifyCa;
         }
+        target.user = user;
+        target.password = password.or_else(|| std::env::var(password_var).ok());
         Ok(target)
     }
 
@@ -242,6 +261,31 @@ impl Target {
     pub fn password(&self) -> &str {
         self.password.as_deref().unwrap_or("")
     }
+}
+
+/// A URL that cannot be used: a usage error, whose message never holds the password.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlError(String);
+
+/// The URL for messages: no password (the last `@` ends the userinfo) and no query string.
+fn shown(url: &str) -> String {
+    let base = url.split(['?', '#']).next().unwrap_or_default();
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return "(not a url)".to_string();
+    };
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, format!("/{p}")),
+        None => (rest, String::new()),
+    };
+    let hostport = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{user}@{host}")
+        }
+        None => authority.to_string(),
+    };
+    format!("{scheme}://{hostport}{path}")
 }
 
 fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
@@ -311,6 +355,11 @@ mod tests {
         assert_eq!(t.display(), "mysql://app@[::1]:3306/shop");
         let ca = Target::from_url("mariadb://app:x@h/shop?ssl-ca=/etc/ca.pem").unwrap();
         assert_eq!(ca.tls, TlsMode::VerifyCa);
+        // As the mysql client: TLS when the server offers it.
+        assert_eq!(Target::from_url("mysql://app:x@h/shop").unwrap().tls, TlsMode::Prefer);
+        // JDBC's spelling of the key works too.
+        let jdbc = Target::from_url("mysql://app:x@h/shop?sslMode=VERIFY_IDENTITY").unwrap();
+        assert_eq!(jdbc.tls, TlsMode::VerifyFull);
     }
 
     #[test]
@@ -321,11 +370,27 @@ mod tests {
             ("postgres://u:secret@h:99999/db", "bad host or port"),
             ("mysql://u:secret@h", "no database name"),
             ("no-scheme", "no scheme"),
+            ("postgres://u:top@secret@h/db?sslmode=bogus", "sslmode=bogus"),
+            ("postgres://u@h/db?password=secret&sslmode=bogus", "postgres://u@h/db"),
+            ("mysql://u:secret@h/db?useSSL=true", "`usessl` is not supported"),
+            ("postgres://u:secret@h/db?sslcert=/c.pem", "`sslcert` is not supported"),
+            ("mysql://u:secret@h/db?tls=true", "`tls` is not supported"),
         ] {
             let err = Target::from_url(url).unwrap_err().to_string();
             assert!(err.contains(expected), "{url}: {err}");
             assert!(!err.contains("secret"), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn a_password_may_hold_an_at_sign_or_come_as_a_parameter() {
+        let t = Target::from_url("postgres://reader:top@secret@db:5432/x").unwrap();
+        assert_eq!(
+            (t.user.as_str(), t.password(), t.endpoint.host.as_str()),
+            ("reader", "top@secret", "db")
+        );
+        let t = Target::from_url("postgres://db/x?user=reader&password=p%26w").unwrap();
+        assert_eq!((t.user.as_str(), t.password()), ("reader", "p&w"));
     }
 
     #[test]

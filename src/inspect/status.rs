@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::{EngineError, Session, Target};
 use crate::migrate::apply::{self, FINGERPRINT_KEY};
 use crate::migrate::discover::{Discovered, MigrationKind};
-use crate::migrate::foreign::{self, FileRef, SqlDialect};
+use crate::migrate::foreign::{self, FileRef, SqlDialect, ToolFile};
 use crate::migrate::plan;
 use crate::profile::{EngineKind, PinnedVersion};
 
@@ -219,7 +219,7 @@ async fn migrations(
     };
     for (table, columns) in session.tool_tables().await? {
         let Some(tool) = foreign::identify(&table, &columns) else { continue };
-        let rows = session.query_text(&tool.select(dialect)).await?;
+        let rows = session.query_text(&tool.select_from(dialect, &table)).await?;
         let history = tool.parse_rows(rows).map_err(|e| {
             EngineError::new(format!("unreadable {} history in {table}", tool.name()))
                 .with_source(e)
@@ -228,18 +228,30 @@ async fn migrations(
             Some(app) => history.for_django_app(&app),
             None => history,
         };
-        let refs: Vec<FileRef> = files
-            .iter()
-            .map(|f| FileRef {
-                version: match &f.kind {
-                    MigrationKind::Versioned(v) => Some(v),
-                    MigrationKind::Repeatable => None,
-                },
-                description: &f.description,
-                script: &f.script,
-                content: &f.content,
-            })
-            .collect();
+        // The folder as the tool lays it out where dbtwin's own discovery would not read it
+        // (Prisma's folder per migration, Django's Python modules); else the discovered files.
+        let tool_files: Option<Vec<ToolFile>> = match (&expected.migrations, discovered) {
+            (Some(dir), _) => tool.read_folder(dir).transpose().map_err(|e| {
+                EngineError::new(format!("failed to read migrations folder {}", dir.display()))
+                    .with_source(e)
+            })?,
+            (None, _) => None,
+        };
+        let refs: Vec<FileRef> = match &tool_files {
+            Some(files) => files.iter().map(ToolFile::as_file_ref).collect(),
+            None => files
+                .iter()
+                .map(|f| FileRef {
+                    version: match &f.kind {
+                        MigrationKind::Versioned(v) => Some(v),
+                        MigrationKind::Repeatable => None,
+                    },
+                    description: &f.description,
+                    script: &f.script,
+                    content: &f.content,
+                })
+                .collect(),
+        };
         let compared = foreign::compare(&history, &refs);
         return Ok(Migrations {
             history: tool.name().to_string(),

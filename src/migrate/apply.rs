@@ -356,14 +356,24 @@ async fn apply_one(
                 Prepared::Redis(c) => (c[index].1, c[index].0.join(" ")),
             };
             let line = start_line + line_in_statement.map_or(0, |l| l - 1);
+            // Why nothing undid them, and where the failure is kept, differ by engine.
+            let (why, history) = match session.kind() {
+                EngineKind::Redis => ("Redis has no rollback", "dbtwin:schema_history"),
+                EngineKind::Postgres => {
+                    ("the file runs outside a transaction", "dbtwin_schema_history")
+                }
+                EngineKind::Mysql | EngineKind::Mariadb => {
+                    ("this engine cannot roll back DDL", "dbtwin_schema_history")
+                }
+            };
             let outcome = if rolled_back {
                 "the file was rolled back: nothing of it is applied".to_string()
             } else if left_applied == 0 {
                 "nothing of the file was applied".to_string()
             } else {
                 format!(
-                    "statements 1-{left_applied} of the file stayed applied (this engine cannot \
-                     roll back DDL); the failure is recorded in dbtwin_schema_history"
+                    "statements 1-{left_applied} of the file stayed applied ({why}); the failure \
+                     is recorded in {history}"
                 )
             };
             Err(MigrateError::Statement {
@@ -389,14 +399,26 @@ async fn run_command(
 ) -> Result<Outcome, MigrateError> {
     events.emit(Event::MigrationCommand { db: request.db.clone(), command: command.to_string() });
     let cwd = request.dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let output = tokio::process::Command::new("sh")
-        .arg("-c")
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(cwd)
         .env("DATABASE_URL", request.admin_url)
         .env("DBTWIN_MIGRATIONS_DIR", request.dir)
         .env("DBTWIN_ENGINE", request.kind.as_str())
         .stdin(std::process::Stdio::null())
+        // Ctrl-C on `up` drops this future: the tool must not go on migrating alone.
+        .kill_on_drop(true);
+    // The URL's parts, for tools that take a host and port rather than a URL (Flyway's JDBC URL,
+    // Liquibase).
+    if let Ok(target) = crate::engine::Target::from_url(request.admin_url) {
+        cmd.env("DBTWIN_DB_HOST", &target.endpoint.host)
+            .env("DBTWIN_DB_PORT", target.endpoint.port.to_string())
+            .env("DBTWIN_DB_USER", &target.user)
+            .env("DBTWIN_DB_PASSWORD", target.password())
+            .env("DBTWIN_DB_NAME", &target.database);
+    }
+    let output = cmd
         .output()
         .await
         .map_err(|source| MigrateError::CommandSpawn { command: command.to_string(), source })?;
@@ -420,7 +442,9 @@ fn redact(text: &str, url: &str) -> String {
     if let Ok(target) = crate::engine::Target::from_url(url)
         && let Some(password) = target.password.filter(|p| !p.is_empty())
     {
+        // As it is, and as it appears inside a URL.
         text = text.replace(&password, "****");
+        text = text.replace(&crate::engine::percent_encode(&password), "****");
     }
     text
 }

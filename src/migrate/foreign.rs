@@ -7,6 +7,8 @@
 //! be recomputed from the file (Flyway, sqlx, refinery) and never pretended where it cannot
 //! (Liquibase's MD5SUM covers its parsed changeset, not the file).
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::checksum::{flyway_checksum, refinery_checksum, sqlx_checksum};
@@ -195,6 +197,20 @@ impl Tool {
         }
     }
 
+    /// [`Tool::select`] over the table as the database actually names it (a quoted upper-case
+    /// name on PostgreSQL, Liquibase's upper case on a case-sensitive MySQL).
+    pub fn select_from(self, dialect: SqlDialect, table: &str) -> String {
+        let quoted = match dialect {
+            SqlDialect::Postgres => format!("\"{}\"", table.replace('"', "\"\"")),
+            SqlDialect::Mysql => format!("`{}`", table.replace('`', "``")),
+        };
+        let default = match (self, dialect) {
+            (Tool::Liquibase, SqlDialect::Mysql) => "DATABASECHANGELOG",
+            _ => self.table(),
+        };
+        self.select(dialect).replacen(&format!("FROM {default}"), &format!("FROM {quoted}"), 1)
+    }
+
     /// Reads the rows of [`Tool::select`] into the history the tool itself would act on: the
     /// latest row per migration decides, rows that record no migration (Flyway's schema marker,
     /// goose's version 0) are left out, and rolled-back or undone migrations are not applied.
@@ -251,11 +267,83 @@ pub struct ForeignHistory {
 impl ForeignHistory {
     /// Django keeps every app's migrations in one table, while a migrations folder belongs to one
     /// app: keep the rows of `app` (the folder's parent directory is Django's default label).
+    /// An app whose label is not its folder's name (`AppConfig.label`) has no rows under that
+    /// name: then every app is kept, and [`compare`] holds the folder against the app whose rows
+    /// match its files.
     pub fn for_django_app(mut self, app: &str) -> ForeignHistory {
-        if self.tool == Tool::Django {
+        if self.tool == Tool::Django && self.applied.iter().any(|a| a.description == app) {
             self.applied.retain(|a| a.description == app);
         }
         self
+    }
+}
+
+/// A migration file of a folder laid out the way dbtwin's own discovery does not read (see
+/// [`Tool::read_folder`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolFile {
+    pub version: Option<Version>,
+    pub description: String,
+    /// As in [`FileRef::script`]: `0001_initial.py`, `20240101120000_init/migration.sql`.
+    pub script: String,
+    pub content: Vec<u8>,
+}
+
+impl ToolFile {
+    pub fn as_file_ref(&self) -> FileRef<'_> {
+        FileRef {
+            version: self.version.as_ref(),
+            description: &self.description,
+            script: &self.script,
+            content: &self.content,
+        }
+    }
+
+    /// `20240101120000_init` or `0001_initial`: the leading digits are the version.
+    fn new(name: &str, script: String, content: Vec<u8>) -> ToolFile {
+        let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+        ToolFile {
+            version: Version::parse(&name[..digits]),
+            description: name[digits..].trim_start_matches('_').replace('_', " "),
+            script,
+            content,
+        }
+    }
+}
+
+impl Tool {
+    /// The migrations of `dir` as this tool lays them out, where that is not a layout dbtwin's
+    /// own discovery reads: Prisma's folder per migration (`NAME/migration.sql`) and Django's
+    /// Python modules (`0002_add_email_index.py`; Django skips names starting with `_` or `~`).
+    /// `None` for the other tools, whose files discovery reads. Sorted by script, the order
+    /// Prisma applies them in.
+    pub fn read_folder(self, dir: &Path) -> Option<std::io::Result<Vec<ToolFile>>> {
+        let read = |dir: &Path| -> std::io::Result<Vec<ToolFile>> {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+                match self {
+                    Tool::Prisma => {
+                        let sql = path.join("migration.sql");
+                        if sql.is_file() {
+                            let script = format!("{name}/migration.sql");
+                            files.push(ToolFile::new(name, script, std::fs::read(&sql)?));
+                        }
+                    }
+                    _ => {
+                        let Some(module) = name.strip_suffix(".py") else { continue };
+                        if path.is_file() && !module.starts_with(['_', '~']) {
+                            let content = std::fs::read(&path)?;
+                            files.push(ToolFile::new(module, name.to_owned(), content));
+                        }
+                    }
+                }
+            }
+            files.sort_by(|a, b| a.script.cmp(&b.script));
+            Ok(files)
+        };
+        matches!(self, Tool::Prisma | Tool::Django).then(|| read(dir))
     }
 }
 
@@ -1261,6 +1349,37 @@ mod tests {
             ..status(Tool::Django, 1)
         };
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn django_keeps_every_app_when_the_folders_app_has_no_rows() {
+        // The fixture's folder is `django/migrations`, its rows are app `shop`'s.
+        let history = Tool::Django.parse_rows(fixture_rows(Tool::Django)).unwrap();
+        let kept = history.clone().for_django_app("django");
+        assert_eq!(kept, history);
+        assert_eq!(compare_folder(&kept, "django"), status(Tool::Django, 2));
+    }
+
+    #[test]
+    fn prisma_and_django_folders_are_read_as_those_tools_lay_them_out() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/foreign");
+        for tool in [Tool::Prisma, Tool::Django] {
+            let files = tool.read_folder(&root.join(tool.name()).join("migrations")).unwrap();
+            let files = files.unwrap();
+            let scripts: Vec<&str> = files.iter().map(|f| f.script.as_str()).collect();
+            let want = match tool {
+                Tool::Prisma => [
+                    "20240101120000_init/migration.sql",
+                    "20240102090000_add_email_index/migration.sql",
+                ],
+                _ => ["0001_initial.py", "0002_add_email_index.py"],
+            };
+            assert_eq!(scripts, want, "{}", tool.name());
+            let history = tool.parse_rows(fixture_rows(tool)).unwrap();
+            let refs: Vec<FileRef> = files.iter().map(ToolFile::as_file_ref).collect();
+            assert_eq!(compare(&history, &refs), status(tool, 2), "{}", tool.name());
+        }
+        assert!(Tool::Flyway.read_folder(&root.join("flyway/migrations")).is_none());
     }
 
     #[test]

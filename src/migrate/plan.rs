@@ -67,6 +67,10 @@ pub fn plan(files: &[MigrationFile], history: &[HistoryRow]) -> Plan {
     let newest_applied = history.iter().filter(|r| r.success).filter_map(version_of).max();
     for (index, file) in files.iter().enumerate() {
         match (latest(file), &file.kind) {
+            // A failure before its first statement completed changed nothing: run it again.
+            (Some(row), _) if !row.success && row.statements_applied == 0 => {
+                plan.pending.push(index)
+            }
             (Some(row), _) if !row.success => plan.failed.push(Failed {
                 script: file.script.clone(),
                 statements_applied: row.statements_applied,
@@ -204,6 +208,16 @@ mod tests {
             [Failed { script: "V1__a.sql".into(), statements_applied: 1, statements_total: 2 }]
         );
         assert!(p.changed.is_empty());
+    }
+
+    #[test]
+    fn a_failure_that_changed_nothing_is_simply_pending() {
+        let v1 = file("V1__a.sql", "x");
+        let mut failed = row(1, &v1, false);
+        failed.statements_applied = 0;
+        let p = plan(std::slice::from_ref(&v1), &[failed]);
+        assert_eq!(p.pending_scripts, ["V1__a.sql"]);
+        assert!(p.failed.is_empty());
     }
 
     #[test]

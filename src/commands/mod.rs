@@ -77,7 +77,7 @@ impl CommandError {
                 ProvisionError::Locked { .. } => exit::LOCKED,
                 ProvisionError::NotReady { .. } | ProvisionError::Failed { .. } => exit::NOT_READY,
                 ProvisionError::Migrate { source, .. } => match source.as_ref() {
-                    MigrateError::Engine(_) => exit::DATABASE_UNREACHABLE,
+                    MigrateError::Engine(e) if e.unreachable => exit::DATABASE_UNREACHABLE,
                     _ => exit::MIGRATION_FAILED,
                 },
                 ProvisionError::Interrupted => exit::INTERRUPTED,

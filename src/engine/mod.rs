@@ -232,22 +232,30 @@ pub async fn probe(
     }
 }
 
-/// A failure while configuring a database for the application.
+/// A failure talking to a database: connecting, configuring it, reading or changing it.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct EngineError {
     pub message: String,
+    /// True when the server could not be reached at all (as opposed to refusing a statement).
+    pub unreachable: bool,
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl EngineError {
     pub fn new(message: impl Into<String>) -> Self {
-        EngineError { message: message.into(), source: None }
+        EngineError { message: message.into(), unreachable: false, source: None }
     }
 
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Marks the failure as "could not connect".
+    pub fn unreachable(mut self) -> Self {
+        self.unreachable = true;
         self
     }
 }

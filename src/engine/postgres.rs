@@ -459,9 +459,8 @@ impl Session {
         record: &NewHistoryRow,
     ) -> Result<(), ApplyError> {
         let started = std::time::Instant::now();
-        let sql_failed = |what: &str, e: tokio_postgres::Error| {
-            ApplyError::Engine(query_error(what, e))
-        };
+        let sql_failed =
+            |what: &str, e: tokio_postgres::Error| ApplyError::Engine(query_error(what, e));
         self.client
             .batch_execute("BEGIN")
             .await

@@ -116,14 +116,17 @@ impl Session {
                 EngineKind::Redis => Inner::Redis(redis::Session::connect(target).await?),
             })
         };
-        let inner =
-            tokio::time::timeout(target.connect_timeout, connecting).await.map_err(|_| {
+        let inner = tokio::time::timeout(target.connect_timeout, connecting)
+            .await
+            .map_err(|_| {
                 EngineError::new(format!(
                     "no answer from {} within {}s",
                     target.display(),
                     target.connect_timeout.as_secs()
                 ))
-            })??;
+                .unreachable()
+            })?
+            .map_err(EngineError::unreachable)?;
         Ok(Session {
             kind: target.kind,
             target_display: target.display(),

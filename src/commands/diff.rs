@@ -49,9 +49,11 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
     if g.json {
         let databases: Vec<_> = compared
             .iter()
-            .map(
-                |(name, la, lb, d)| json!({ "database": name, "a": la, "b": lb, "differences": d }),
-            )
+            .map(|(name, la, lb, d)| {
+                // Two URLs have no `service.database` name to match them by.
+                let name = (!name.is_empty()).then_some(name);
+                json!({ "database": name, "a": la, "b": lb, "differences": d })
+            })
             .collect();
         println!(
             "{}",
@@ -74,8 +76,11 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
             if d.is_empty() {
                 continue;
             }
-            let label_a = format!("{} ({name})", la);
-            let label_b = format!("{} ({name})", lb);
+            let (label_a, label_b) = if name.is_empty() {
+                (la.clone(), lb.clone())
+            } else {
+                (format!("{la} ({name})"), format!("{lb} ({name})"))
+            };
             print!("{}", diff::render_text(d, &label_a, &label_b, color));
         }
         if same && !g.quiet {

@@ -1146,9 +1146,9 @@ async fn diff_finds_each_kind_of_difference_on_postgres_and_mariadb_and_across_m
     ];
     diff_cases(my, maria, MARIADB_SCHEMA, cases).await;
 
-    // PostgreSQL 15 and 17 with the same DDL: the server version differs, and so does the text
-    // of a one-table view, which PostgreSQL 15 prints with qualified columns (16 stopped doing
-    // so). Views over aliased joins print the same on both.
+    // PostgreSQL 15 and 17 with the same DDL: only the server version differs. PostgreSQL 15
+    // prints a one-table view with qualified columns (`orders.id`), 16 and later do not; the
+    // catalog reader drops that qualifier, so the view is not a false difference.
     let old = pg.create_database(pg15, "same", "").await;
     pg.exec(&old, PG_SCHEMA).await;
     let new = pg.create_database(pg17, "same", "").await;
@@ -1160,19 +1160,7 @@ async fn diff_finds_each_kind_of_difference_on_postgres_and_mariadb_and_across_m
     let (v15, v17) = (version(old.clone()).await, version(new.clone()).await);
     assert!(v15.starts_with("15.") && v17.starts_with("17."), "{v15} {v17}");
     let (code, differences) = diff_urls(&old, &new).await;
-    assert_eq!(
-        differences,
-        [
-            changed("server", "server version", "version", &v15, &v17),
-            changed(
-                "view",
-                "big_orders",
-                "definition",
-                "SELECT orders.id, orders.amount FROM orders WHERE orders.amount > 100::numeric;",
-                "SELECT id, amount FROM orders WHERE amount > 100::numeric;",
-            ),
-        ]
-    );
+    assert_eq!(differences, [changed("server", "server version", "version", &v15, &v17),]);
     assert_eq!(code, Some(exit::DIFFERENT));
 
     down(&env).await;

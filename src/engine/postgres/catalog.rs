@@ -90,7 +90,14 @@ const RELATIONS: &str = concat!(
             CASE WHEN rel.relkind = 'p' THEN ARRAY(SELECT l.relpages::bigint \
                  FROM pg_partition_tree(rel.oid) t JOIN pg_class l ON l.oid = t.relid \
                 WHERE t.isleaf ORDER BY l.oid) END AS leaf_pages, \
-            CASE WHEN rel.relkind IN ('v', 'm') THEN pg_get_viewdef(rel.oid, true) END AS definition \
+            CASE WHEN rel.relkind IN ('v', 'm') THEN pg_get_viewdef(rel.oid, true) END AS definition, \
+            CASE WHEN rel.relkind IN ('v', 'm') THEN ( \
+                 SELECT CASE WHEN count(DISTINCT d.refobjid) = 1 THEN min(src.relname::text) END \
+                   FROM pg_rewrite rw \
+                   JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid \
+                                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rel.oid \
+                   JOIN pg_class src ON src.oid = d.refobjid \
+                  WHERE rw.ev_class = rel.oid) END AS single_source \
        FROM rel JOIN pg_class c ON c.oid = rel.oid"
 );
 
@@ -292,6 +299,12 @@ async fn read_in_transaction(client: &Client) -> Result<Catalog, tokio_postgres:
         match row.get::<_, &str>("relkind") {
             "v" | "m" => {
                 let definition: String = row.get("definition");
+                // PostgreSQL 15 and older print `orders.id` in a view over one table, 16 and
+                // later `id`: without the qualifier, one view reads the same on every major.
+                let definition = match row.get::<_, Option<&str>>("single_source") {
+                    Some(source) => unqualify(&definition, source),
+                    None => definition,
+                };
                 let view = View {
                     definition: collapse_whitespace(&definition),
                     materialized: row.get::<_, &str>("relkind") == "m",
@@ -513,8 +526,57 @@ fn fk_action(code: &str) -> String {
     .to_string()
 }
 
+/// Removes `relation.` (and `"relation".`) qualifiers outside string literals, where the
+/// qualifier starts a name (not `x.relation.`). Only for views over exactly one relation, where a
+/// qualifier cannot choose between two columns.
+fn unqualify(definition: &str, relation: &str) -> String {
+    let plain = format!("{relation}.");
+    let quoted = format!("\"{}\".", relation.replace('"', "\"\""));
+    let mut out = String::with_capacity(definition.len());
+    let mut in_string = false;
+    let mut i = 0;
+    while i < definition.len() {
+        let rest = &definition[i..];
+        let c = rest.chars().next().unwrap_or_default();
+        if c == '\'' {
+            in_string = !in_string;
+        }
+        let starts_name = !in_string
+            && out
+                .chars()
+                .last()
+                .is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '"' || p == '.'));
+        if starts_name {
+            if let Some(prefix) =
+                [&plain, &quoted].into_iter().find(|p| rest.starts_with(p.as_str()))
+            {
+                i += prefix.len();
+                continue;
+            }
+        }
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn single_table_view_qualifiers_go_away_outside_strings() {
+        assert_eq!(
+            super::unqualify(
+                "SELECT orders.id, orders.amount FROM orders WHERE orders.note = 'orders.x' AND x.orders.y = 1",
+                "orders"
+            ),
+            "SELECT id, amount FROM orders WHERE note = 'orders.x' AND x.orders.y = 1"
+        );
+        assert_eq!(
+            super::unqualify("SELECT \"Order\".id FROM \"Order\"", "Order"),
+            "SELECT id FROM \"Order\""
+        );
+    }
+
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use tokio_postgres::NoTls;

@@ -546,13 +546,12 @@ fn unqualify(definition: &str, relation: &str) -> String {
                 .chars()
                 .last()
                 .is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '"' || p == '.'));
-        if starts_name {
-            if let Some(prefix) =
+        if starts_name
+            && let Some(prefix) =
                 [&plain, &quoted].into_iter().find(|p| rest.starts_with(p.as_str()))
-            {
-                i += prefix.len();
-                continue;
-            }
+        {
+            i += prefix.len();
+            continue;
         }
         out.push(c);
         i += c.len_utf8();

@@ -7,6 +7,33 @@
 //! `environment`, `event`.
 #![forbid(unsafe_code)]
 
+/// Writes a result line on stdout. A closed pipe (`dbtwin diff … | head`) ends the program
+/// quietly, as every Unix filter does, where `println!` would panic.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*)
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// [`out!`] without the newline.
+#[macro_export]
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*)
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }};
+}
+
 pub mod cli;
 pub mod commands;
 pub mod engine;

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
                     "error": error_chain(&e).join(": "),
                     "hint": e.hint(),
                 });
-                println!("{result}");
+                dbtwin::out!("{result}");
             }
             ExitCode::from(e.exit_code().clamp(0, 255) as u8)
         }

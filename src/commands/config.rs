@@ -8,9 +8,9 @@ pub(super) fn run(g: &Global, args: &ConfigArgs) -> Result<(), CommandError> {
     let profile = profile::load(&args.profile.profiles)?;
     if g.json {
         let value = serde_json::to_value(&profile).expect("a profile serializes");
-        println!("{value}");
+        crate::out!("{value}");
     } else {
-        print!("{}", profile::render(&profile));
+        crate::out_raw!("{}", profile::render(&profile));
     }
     Ok(())
 }

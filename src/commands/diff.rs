@@ -55,7 +55,7 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
                 json!({ "database": name, "a": la, "b": lb, "differences": d })
             })
             .collect();
-        println!(
+        crate::out!(
             "{}",
             json!({ "a": a.label, "b": b.label, "same": same, "databases": databases,
                     "only_in_a": pairs.only_a, "only_in_b": pairs.only_b })
@@ -67,10 +67,10 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
             ColorChoice::Auto => std::io::stdout().is_terminal(),
         };
         for name in &pairs.only_a {
-            println!("- database {name}: only in {}", a.label);
+            crate::out!("- database {name}: only in {}", a.label);
         }
         for name in &pairs.only_b {
-            println!("+ database {name}: only in {}", b.label);
+            crate::out!("+ database {name}: only in {}", b.label);
         }
         for (name, la, lb, d) in &compared {
             if d.is_empty() {
@@ -81,7 +81,7 @@ pub(super) async fn run(g: &Global, args: &DiffArgs) -> Result<(), CommandError>
             } else {
                 (format!("{la} ({name})"), format!("{lb} ({name})"))
             };
-            print!("{}", diff::render_text(d, &label_a, &label_b, color));
+            crate::out_raw!("{}", diff::render_text(d, &label_a, &label_b, color));
         }
         if same && !g.quiet {
             eprintln!("no differences ({} database(s) compared)", compared.len());

@@ -14,7 +14,7 @@ pub(super) async fn run(g: &Global, args: &DownArgs) -> Result<(), CommandError>
     reporter.finish();
     let scope = env.as_ref().map_or("all environments".to_string(), |e| format!("environment {e}"));
     if g.json {
-        println!(
+        crate::out!(
             "{}",
             serde_json::json!({ "result": "down", "env": env.as_ref().map(|e| e.as_str()), "removed": removed })
         );

@@ -10,7 +10,7 @@ pub(super) async fn run(g: &Global, args: &EnvArgs) -> Result<(), CommandError> 
     let dbs = environment_databases(&rt, &env).await?;
     let vars = url_variables(&env, &dbs, args.admin)?;
     let format = if g.json { EnvFormat::Json } else { args.format };
-    print!("{}", render(&vars, format));
+    crate::out_raw!("{}", render(&vars, format));
     Ok(())
 }
 

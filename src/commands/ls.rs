@@ -66,7 +66,7 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
                 })
             }))
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        crate::out!("{}", serde_json::Value::Array(rows));
         return Ok(());
     }
     if dbs.is_empty() && extras.kept_volumes.is_empty() && extras.locks.is_empty() {
@@ -106,9 +106,9 @@ pub(super) async fn run(g: &Global) -> Result<(), CommandError> {
             dash(),
         ]);
     }
-    print!("{}", table(&rows));
+    crate::out_raw!("{}", table(&rows));
     for (env, owner) in &extras.locks {
-        println!(
+        crate::out!(
             "environment {env} is locked by {owner} (an `up` in progress, or one that was killed)"
         );
     }

@@ -65,7 +65,7 @@ pub(super) async fn run(g: &Global, args: &MigrateArgs) -> Result<(), CommandErr
                         "command": o.command, "fingerprint": o.fingerprint })
             })
             .collect();
-        println!(
+        crate::out!(
             "{}",
             json!({ "result": "migrated", "env": env.as_str(), "databases": databases })
         );
@@ -83,7 +83,7 @@ pub(super) async fn run(g: &Global, args: &MigrateArgs) -> Result<(), CommandErr
             if o.forgotten > 0 {
                 parts.push(format!("forgot {} failed migration(s)", o.forgotten));
             }
-            println!("{db}: {}", parts.join("; "));
+            crate::out!("{db}: {}", parts.join("; "));
         }
         if outcomes.is_empty() && !g.quiet {
             eprintln!("no database of environment {env} has migrations");

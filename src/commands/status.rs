@@ -33,12 +33,12 @@ pub(super) async fn run(g: &Global, args: &StatusArgs) -> Result<(), CommandErro
     ))
     .await;
     if g.json {
-        println!(
+        crate::out!(
             "{}",
             serde_json::json!({ "databases": rows, "drift": rows.iter().any(DatabaseStatus::has_drift) })
         );
     } else {
-        print!("{}", render(&rows));
+        crate::out_raw!("{}", render(&rows));
         if !g.quiet {
             for row in &rows {
                 for w in &row.warnings {

@@ -52,13 +52,13 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
                 })
             })
             .collect();
-        println!(
+        crate::out!(
             "{}",
             json!({ "result": "up", "env": outcome.env.as_str(), "network": outcome.network, "databases": databases })
         );
     } else {
         for (d, url) in &rows {
-            println!("{:<28} {}", url_variable(&d.db.service, &d.db.database, "URL"), url);
+            crate::out!("{:<28} {}", url_variable(&d.db.service, &d.db.database, "URL"), url);
         }
         if !g.quiet {
             eprintln!(

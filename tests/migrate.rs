@@ -1207,3 +1207,79 @@ async fn a_teams_own_tool_gets_the_url_and_its_failure_shows_its_output_without_
 
     finish(&rt, &env).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. Files that change their own session: a pg_dump baseline that empties `search_path`, a file
+// with its own BEGIN/COMMIT (as golang-migrate users write them), MySQL's `USE other`. Each runs
+// as written, the history still lands in the environment's database, and the next file starts
+// from a clean session.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_that_change_their_own_session_run_as_written_and_do_not_leak() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let env = unique_env("session");
+    let _cleanup = Cleanup(env.clone());
+    let project = Project::new(&format!(
+        "{DEFAULTS}services:\n  pg:\n    databases:\n      main: {{ engine: postgres, version: \"17\", migrations: pg }}\n  my:\n    databases:\n      main: {{ engine: mariadb, version: \"11.8\", migrations: my }}\n"
+    ));
+    project.write(
+        "pg/V1__baseline.sql",
+        "-- as pg_dump writes it\nSELECT pg_catalog.set_config('search_path', '', false);\n\
+         CREATE TABLE public.base (id integer PRIMARY KEY);\n",
+    );
+    project.write(
+        "pg/V2__own_transaction.sql",
+        "BEGIN;\nCREATE TABLE public.t2 (id integer);\nCOMMIT;\nCREATE TABLE public.t3 (id integer);\n",
+    );
+    // Unqualified: fails with "no schema has been selected" if V1's empty search_path leaked.
+    project.write("pg/V3__after.sql", "CREATE TABLE after_reset (id integer);\n");
+    project.write(
+        "my/V1__init.sql",
+        "CREATE TABLE a (id INT PRIMARY KEY);\nCREATE DATABASE IF NOT EXISTS other;\nUSE other;\n\
+         CREATE TABLE elsewhere (id INT);\n",
+    );
+    project.write("my/V2__next.sql", "CREATE TABLE b (id INT PRIMARY KEY);\n");
+    let out = up(&env, &project.profiles("p.yaml"), &[]).await;
+    assert_success(&out);
+    let urls = env_urls(&env).await;
+    let (pg_url, my_url) = (&urls["PG_MAIN_ADMIN_URL"], &urls["MY_MAIN_ADMIN_URL"]);
+
+    let history = pg_history(pg_url).await;
+    assert_eq!(
+        order(&history),
+        [
+            (Some("1"), "V1__baseline.sql"),
+            (Some("2"), "V2__own_transaction.sql"),
+            (Some("3"), "V3__after.sql")
+        ]
+    );
+    assert!(history.iter().all(|h| h.success));
+    for table in ["base", "t2", "t3", "after_reset"] {
+        assert!(pg_exists(pg_url, &format!("public.{table}")).await, "{table}");
+    }
+    assert_eq!(my_tables(my_url).await, ["a", "b", "dbtwin_schema_history", "dbtwin_state"]);
+    assert_eq!(my_history(my_url).await.len(), 2);
+
+    // A failure inside the file's own transaction: what came before its BEGIN stays, the rest
+    // is rolled back by the server, and the record says so.
+    project.write(
+        "pg/V4__fails_inside.sql",
+        "CREATE TABLE public.before_tx (id integer);\nBEGIN;\nCREATE TABLE public.in_tx (id integer);\nSELECT 1/0;\nCOMMIT;\n",
+    );
+    let out = migrate(&env, &["pg"]).await;
+    assert_exit(&out, exit::MIGRATION_FAILED);
+    let err = stderr(&out);
+    assert_contains(&err, "V4__fails_inside.sql:4: division by zero");
+    assert_contains(&err, "statement 4 of 5: SELECT 1/0");
+    assert_contains(&err, "statements 1-1 of the file stayed applied");
+    assert!(pg_exists(pg_url, "public.before_tx").await);
+    assert!(!pg_exists(pg_url, "public.in_tx").await);
+    let last = pg_history(pg_url).await.pop().unwrap();
+    assert_eq!(
+        (last.script.as_str(), last.success, last.applied, last.total),
+        ("V4__fails_inside.sql", false, 1, 5)
+    );
+
+    finish(&rt, &env).await;
+}

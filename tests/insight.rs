@@ -18,6 +18,7 @@ use dbtwin::exit;
 use dbtwin::migrate::checksum::{flyway_checksum, refinery_checksum, sqlx_checksum};
 use mysql_async::prelude::Queryable;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 // ---- running dbtwin ----------------------------------------------------------------------------
 
@@ -570,7 +571,7 @@ const TOOLS: &[ToolCase] = &[
         history: "prisma",
         applied: 2,
         pending: &[],
-        checksums_verified: false,
+        checksums_verified: true,
         new_file: Some((
             "20240103100000_add_orders/migration.sql",
             "-- CreateTable\nCREATE TABLE orders (id BIGINT);\n",
@@ -588,6 +589,8 @@ const TOOLS: &[ToolCase] = &[
 
 // The checksums the fixtures record (the tools' own, checked by migrate::foreign's unit tests).
 const FLYWAY_V1: &str = "600337741";
+/// SHA-256 of prisma/migrations/20240101120000_init/migration.sql, as the fixture records it.
+const PRISMA_INIT: &str = "a9ffaebad1156d26f65deb496ea48151744e2a026c6726b589eab24104e8c895";
 const SQLX_1: &str = "d31d7cc10bc1831608d193b5bc3085025b8e8fe0f080d7d817680a66bac2b6e074a257ab9a3d0c8db206b782ecffcfba";
 const REFINERY_1: &str = "8365088458435486553";
 
@@ -684,6 +687,7 @@ async fn other_tools_history_tables_are_read_as_the_tools_wrote_them_and_never_w
             ("flyway", "V1__create_users.sql", FLYWAY_V1),
             ("sqlx", "20240101120000_create_users.sql", SQLX_1),
             ("refinery", "V1__create_users.sql", REFINERY_1),
+            ("prisma", "20240101120000_init/migration.sql", PRISMA_INIT),
         ] {
             let what = format!("{tool} on {}", server.name());
             let copy = tempfile::tempdir().unwrap();
@@ -695,6 +699,7 @@ async fn other_tools_history_tables_are_read_as_the_tools_wrote_them_and_never_w
             let current = match tool {
                 "flyway" => flyway_checksum(&content).to_string(),
                 "sqlx" => sqlx_checksum(&content).iter().map(|b| format!("{b:02x}")).collect(),
+                "prisma" => Sha256::digest(&content).iter().map(|b| format!("{b:02x}")).collect(),
                 _ => refinery_checksum("create_users", 1, std::str::from_utf8(&content).unwrap())
                     .to_string(),
             };

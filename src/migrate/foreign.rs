@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use serde::Serialize;
+use sha2::Digest as _;
 
 use super::checksum::{flyway_checksum, refinery_checksum, sqlx_checksum};
 use super::discover::Version;
@@ -115,7 +116,7 @@ impl Tool {
 
     /// Whether the checksum the tool records can be recomputed from the file alone.
     pub fn can_verify_checksums(self) -> bool {
-        matches!(self, Tool::Flyway | Tool::Sqlx | Tool::Refinery)
+        matches!(self, Tool::Flyway | Tool::Sqlx | Tool::Refinery | Tool::Prisma)
     }
 
     /// Columns the table must have for [`identify`] to name this tool: the ones its SELECT reads
@@ -390,6 +391,9 @@ pub enum ForeignChecksum {
     /// Liquibase's MD5SUM (`9:…`): computed over the parsed changeset, so it cannot be recomputed
     /// from the file here; reported, never compared.
     Liquibase(String),
+    /// SHA-256 of `migration.sql` in lowercase hex; Prisma accepts the file with CRLF line
+    /// endings turned into LF too (prisma-engines' `script_matches_checksum`).
+    Prisma(String),
 }
 
 impl ForeignChecksum {
@@ -399,7 +403,7 @@ impl ForeignChecksum {
             ForeignChecksum::Flyway(c) => c.to_string(),
             ForeignChecksum::Sqlx(bytes) => hex(bytes),
             ForeignChecksum::Refinery(c) => c.to_string(),
-            ForeignChecksum::Liquibase(c) => c.clone(),
+            ForeignChecksum::Liquibase(c) | ForeignChecksum::Prisma(c) => c.clone(),
         }
     }
 }
@@ -557,9 +561,10 @@ impl Reader {
                 // A rolled-back attempt is neither applied nor failed: `migrate deploy` runs it
                 // again. An attempt that never finished blocks Prisma until it is resolved.
                 if !row.flag(3)? {
+                    let checksum = ForeignChecksum::Prisma(row.get(1)?.trim().to_ascii_lowercase());
                     self.applied.push(ForeignApplied {
                         success: row.flag(2)?,
-                        ..versioned(name, "", None)
+                        ..versioned(name, "", Some(checksum))
                     });
                 }
                 Ok(())
@@ -876,6 +881,13 @@ fn current_checksum(
             Some(ForeignChecksum::Refinery(refinery_checksum(name, version, sql)))
         }
         ForeignChecksum::Liquibase(_) => None,
+        ForeignChecksum::Prisma(recorded) => {
+            let sha256 = |bytes: &[u8]| hex(&sha2::Sha256::digest(bytes));
+            let as_is = sha256(file.content);
+            let text = String::from_utf8_lossy(file.content);
+            let unix = sha256(text.replace("\r\n", "\n").as_bytes());
+            Some(ForeignChecksum::Prisma(if &unix == recorded { unix } else { as_is }))
+        }
     }
 }
 
@@ -1301,11 +1313,47 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// SHA-256 of the fixture's `migration.sql` files, as in prisma.{postgres,mysql}.sql.
+    const PRISMA_INIT: &str = "a9ffaebad1156d26f65deb496ea48151744e2a026c6726b589eab24104e8c895";
+    const PRISMA_INDEX: &str = "a44f172e3ff839573c7963f0204282661a770d620bae01c5051eecd9b033e9c5";
+
+    #[test]
+    fn prisma_checksums_are_verified_and_crlf_is_no_change() {
+        let history = Tool::Prisma
+            .parse_rows(rows(&[&[
+                Some("20240101120000_init"),
+                Some(PRISMA_INIT),
+                Some("1"),
+                Some("0"),
+            ]]))
+            .unwrap();
+        let content = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/foreign/prisma/migrations/20240101120000_init/migration.sql"),
+        )
+        .unwrap();
+        let crlf = content.replace('\n', "\r\n");
+        let edited = format!("{content}-- edited\n");
+        for (text, changed) in
+            [(content.as_str(), false), (crlf.as_str(), false), (edited.as_str(), true)]
+        {
+            let file = FileRef {
+                version: None,
+                description: "init",
+                script: "20240101120000_init/migration.sql",
+                content: text.as_bytes(),
+            };
+            let got = compare(&history, &[file]);
+            assert_eq!(!got.changed.is_empty(), changed, "{got:?}");
+            assert!(got.checksums_verified);
+        }
+    }
+
     #[test]
     fn prisma_rolled_back_is_pending_and_unfinished_is_failed() {
         let rows = rows(&[
-            &[Some("20240101120000_init"), Some("c"), Some("1"), Some("0")],
-            &[Some("20240102090000_add_email_index"), Some("c"), Some("0"), Some("1")],
+            &[Some("20240101120000_init"), Some(PRISMA_INIT), Some("1"), Some("0")],
+            &[Some("20240102090000_add_email_index"), Some(PRISMA_INDEX), Some("0"), Some("1")],
         ]);
         let history = Tool::Prisma.parse_rows(rows.clone()).unwrap();
         assert!(!history.dirty);

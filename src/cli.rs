@@ -104,8 +104,8 @@ pub struct MigrateArgs {
     pub profile: OptionalProfileArgs,
     /// `SERVICE` or `SERVICE.DATABASE` (default: every database with migrations).
     pub targets: Vec<String>,
-    /// Record the current checksums of applied migrations whose files changed, and forget
-    /// failed migrations so they run again.
+    /// Record the current checksums of applied migrations whose files changed, forget failed
+    /// migrations so they run again, and accept a schema changed by hand as the new baseline.
     #[arg(long)]
     pub repair: bool,
 }

@@ -1283,3 +1283,46 @@ async fn files_that_change_their_own_session_run_as_written_and_do_not_leak() {
 
     finish(&rt, &env).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. A change made by hand stays drift through later runs until `--repair` accepts it: an `up`
+// or `migrate` must not quietly adopt it as the new baseline.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_change_stays_drift_across_runs_until_repair_accepts_it() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let env = unique_env("handmade");
+    let _cleanup = Cleanup(env.clone());
+    let project = Project::new(&format!(
+        "{DEFAULTS}services:\n  pg:\n    databases:\n      main: {{ engine: postgres, version: \"15\", migrations: m }}\n"
+    ));
+    project.write("m/V1__init.sql", "CREATE TABLE items (id integer PRIMARY KEY);\n");
+    assert_success(&up(&env, &project.profiles("p.yaml"), &[]).await);
+    assert_eq!(status(&env).await.0, Some(exit::OK));
+    let url = env_urls(&env).await["PG_MAIN_ADMIN_URL"].clone();
+    pg(&url).await.batch_execute("ALTER TABLE items ADD COLUMN by_hand text").await.unwrap();
+
+    // Another up (nothing to apply) and a migrate that applies a new file: both warn, and the
+    // drift is still reported afterwards.
+    let out = up(&env, &project.profiles("p.yaml"), &[]).await;
+    assert_success(&out);
+    assert_contains(&stderr(&out), "the schema was changed outside migrations since the last run");
+    project.write("m/V2__more.sql", "CREATE TABLE more_items (id integer PRIMARY KEY);\n");
+    let out = migrate(&env, &[]).await;
+    assert_success(&out);
+    assert_contains(&stdout(&out), "applied 1: V2__more.sql");
+    assert_contains(&stderr(&out), "`dbtwin migrate --repair` accepts it");
+    let (code, doc) = status(&env).await;
+    assert_eq!(code, Some(exit::DIFFERENT));
+    assert_eq!(
+        doc["databases"][0]["drift"],
+        serde_json::json!(["schema changed since the last migration"])
+    );
+
+    // --repair accepts the schema as it is.
+    assert_success(&migrate(&env, &["--repair"]).await);
+    let (code, doc) = status(&env).await;
+    assert_eq!(code, Some(exit::OK), "{doc}");
+    finish(&rt, &env).await;
+}

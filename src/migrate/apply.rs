@@ -183,14 +183,41 @@ pub async fn migrate(
     request: &Request<'_>,
     events: &Events,
 ) -> Result<Outcome, MigrateError> {
+    // A schema changed by hand since the last run stays visible: the recorded fingerprint only
+    // moves when the run starts from what the migrations made (or `--repair` accepts the change).
+    let has_schema = request.kind != EngineKind::Redis;
+    let drifted = if has_schema {
+        let before = session.catalog().await?.fingerprint();
+        match session.state(FINGERPRINT_KEY).await? {
+            Some(recorded) if recorded != before => Some((recorded, before)),
+            _ => None,
+        }
+    } else {
+        None
+    };
     let mut outcome = match request.command {
         Some(command) => run_command(request, command, events).await?,
         None => run_files(session, request, events).await?,
     };
-    if request.kind != EngineKind::Redis {
-        let fingerprint = session.catalog().await?.fingerprint();
-        session.set_state(FINGERPRINT_KEY, &fingerprint).await?;
-        outcome.fingerprint = Some(fingerprint);
+    if has_schema {
+        match &drifted {
+            Some((recorded, found)) if !request.repair => {
+                events.emit(Event::Warning {
+                    db: Some(request.db.clone()),
+                    message: format!(
+                        "the schema was changed outside migrations since the last run \
+                         (fingerprint {found}, recorded {recorded}); `dbtwin migrate --repair` \
+                         accepts it"
+                    ),
+                });
+                outcome.fingerprint = Some(recorded.clone());
+            }
+            _ => {
+                let fingerprint = session.catalog().await?.fingerprint();
+                session.set_state(FINGERPRINT_KEY, &fingerprint).await?;
+                outcome.fingerprint = Some(fingerprint);
+            }
+        }
     }
     Ok(outcome)
 }

@@ -157,6 +157,14 @@ impl Session {
             .query_async(&mut self.conn)
             .await
             .map_err(|e| redis_error("failed to count keys", e))?;
+        // dbtwin's own bookkeeping is not the application's data.
+        let ours: u64 = redis::cmd("EXISTS")
+            .arg(HISTORY_KEY)
+            .arg(STATE_KEY)
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| redis_error("failed to count keys", e))?;
+        let keys = keys.saturating_sub(ours);
         let mut catalog = Catalog { server_version, ..Catalog::default() };
         catalog.tables.insert(
             "keys".to_string(),

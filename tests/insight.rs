@@ -748,6 +748,10 @@ CREATE INDEX users_name_idx ON users (name);
 CREATE VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 100;
 CREATE VIEW user_orders AS SELECT u.id AS user_id, o.id AS order_id FROM users u JOIN orders o ON o.user_id = u.id;
 CREATE SEQUENCE invoice_no;
+-- One relation under an alias, and one beside a sequence: PostgreSQL 15 qualifies their columns
+-- (`o.id`, `orders.id`), 16 and later do not.
+CREATE VIEW aliased_orders AS SELECT o.id, o.user_id FROM orders o WHERE o.id > 5;
+CREATE VIEW numbered_orders AS SELECT id, nextval('invoice_no') AS invoice FROM orders;
 ";
 
 const MARIADB_SCHEMA: &str = "

@@ -1233,6 +1233,8 @@ async fn files_that_change_their_own_session_run_as_written_and_do_not_leak() {
         "BEGIN;\nCREATE TABLE public.t2 (id integer);\nCOMMIT;\nCREATE TABLE public.t3 (id integer);\n",
     );
     // Unqualified: fails with "no schema has been selected" if V1's empty search_path leaked.
+    // A role switch must not outlive its file either: the next file runs as the admin again.
+    project.write("pg/V2_5__as_app.sql", "SET ROLE app;\nSELECT 1;\n");
     project.write("pg/V3__after.sql", "CREATE TABLE after_reset (id integer);\n");
     project.write(
         "my/V1__init.sql",
@@ -1251,9 +1253,17 @@ async fn files_that_change_their_own_session_run_as_written_and_do_not_leak() {
         [
             (Some("1"), "V1__baseline.sql"),
             (Some("2"), "V2__own_transaction.sql"),
+            (Some("2.5"), "V2_5__as_app.sql"),
             (Some("3"), "V3__after.sql")
         ]
     );
+    let owner: String = pg(pg_url)
+        .await
+        .query_one("SELECT tableowner::text FROM pg_tables WHERE tablename = 'after_reset'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "postgres");
     assert!(history.iter().all(|h| h.success));
     for table in ["base", "t2", "t3", "after_reset"] {
         assert!(pg_exists(pg_url, &format!("public.{table}")).await, "{table}");
@@ -1279,6 +1289,42 @@ async fn files_that_change_their_own_session_run_as_written_and_do_not_leak() {
     assert_eq!(
         (last.script.as_str(), last.success, last.applied, last.total),
         ("V4__fails_inside.sql", false, 1, 5)
+    );
+
+    // A file that opens a transaction and never commits it has not applied anything after its
+    // BEGIN: it is a failure, never a success whose work vanished with the session.
+    project.remove("pg/V4__fails_inside.sql");
+    project.write(
+        "pg/V5__left_open.sql",
+        "CREATE TABLE public.kept (id integer);\nBEGIN;\nCREATE TABLE public.left_open (id integer);\n",
+    );
+    let out = migrate(&env, &["pg"]).await;
+    assert_exit(&out, exit::MIGRATION_FAILED);
+    assert_contains(&stderr(&out), "V5__left_open.sql:2: this transaction is never committed");
+    assert!(pg_exists(pg_url, "public.kept").await);
+    assert!(!pg_exists(pg_url, "public.left_open").await);
+    let last = pg_history(pg_url).await.pop().unwrap();
+    assert_eq!((last.script.as_str(), last.success, last.applied), ("V5__left_open.sql", false, 1));
+
+    // MariaDB: settings a file loosens (foreign key checks, sql_mode) do not reach the next
+    // file, which therefore meets the server's strict defaults.
+    project.write(
+        "my/V3__loose.sql",
+        "SET FOREIGN_KEY_CHECKS = 0;\nSET sql_mode = '';\nCREATE TABLE c (id INT PRIMARY KEY, v VARCHAR(2));\n",
+    );
+    project.write("my/V4__strict.sql", "INSERT INTO c VALUES (1, 'toolong');\n");
+    let out = migrate(&env, &["my"]).await;
+    assert_exit(&out, exit::MIGRATION_FAILED);
+    assert_contains(&stderr(&out), "V4__strict.sql:1: Data too long for column 'v'");
+    let history = my_history(my_url).await;
+    assert_eq!(
+        history.iter().map(|h| (h.script.as_str(), h.success)).collect::<Vec<_>>(),
+        [
+            ("V1__init.sql", true),
+            ("V2__next.sql", true),
+            ("V3__loose.sql", true),
+            ("V4__strict.sql", false)
+        ]
     );
 
     finish(&rt, &env).await;
@@ -1322,6 +1368,18 @@ async fn a_hand_change_stays_drift_across_runs_until_repair_accepts_it() {
 
     // --repair accepts the schema as it is.
     assert_success(&migrate(&env, &["--repair"]).await);
+    let (code, doc) = status(&env).await;
+    assert_eq!(code, Some(exit::OK), "{doc}");
+
+    // The everyday loop: one file applies, the next fails and is rolled back, it is fixed and
+    // run again. What the first file changed is the migrations' own doing, never drift.
+    project.write("m/V3__good.sql", "CREATE TABLE good (id integer PRIMARY KEY);\n");
+    project.write("m/V4__bad.sql", "CREATE TABLE bad (id integer);\nSELECT 1/0;\n");
+    assert_exit(&migrate(&env, &[]).await, exit::MIGRATION_FAILED);
+    project.write("m/V4__bad.sql", "CREATE TABLE bad (id integer);\n");
+    let out = migrate(&env, &[]).await;
+    assert_success(&out);
+    assert!(!stderr(&out).contains("changed outside migrations"), "{}", stderr(&out));
     let (code, doc) = status(&env).await;
     assert_eq!(code, Some(exit::OK), "{doc}");
     finish(&rt, &env).await;

@@ -185,7 +185,11 @@ impl Session {
             .db_name(Some(&target.database))
             .prefer_socket(false);
         let failed = |e: mysql_async::Error| {
-            EngineError::new(format!("failed to connect to {}", target.display())).with_source(e)
+            // The server answered (a wrong password, a missing database): it is reachable.
+            let answered = matches!(e, mysql_async::Error::Server(_));
+            let error = EngineError::new(format!("failed to connect to {}", target.display()))
+                .with_source(e);
+            if answered { error } else { error.unreachable() }
         };
         let mut conn = match target.tls {
             TlsMode::Disable => Conn::new(base).await.map_err(failed)?,
@@ -403,7 +407,9 @@ impl Session {
         record: &NewHistoryRow,
     ) -> Result<(), ApplyError> {
         let result = self.apply_each(statements, record).await;
-        // A file's `USE other` must not move the next file (nor the history) elsewhere.
+        // Nothing a file set may reach the next one: `SET FOREIGN_KEY_CHECKS=0`, `sql_mode`, a
+        // `USE other`. COM_RESET_CONNECTION clears the session; the database is chosen again.
+        let _ = self.conn.reset().await;
         let _ = self.conn.query_drop(format!("USE {}", ident(&self.database))).await;
         result
     }
@@ -436,6 +442,33 @@ impl Session {
                     rolled_back: false,
                 });
             }
+        }
+        // A file that opened a transaction and never committed it: its DML would be lost with
+        // the session, and the history row would ride inside it. Roll back and say so.
+        let open: Option<i64> =
+            self.conn.query_first("SELECT @@in_transaction").await.unwrap_or(None);
+        if open == Some(1) {
+            let _ = self.conn.query_drop("ROLLBACK").await;
+            let begin = statements
+                .iter()
+                .rposition(|s| {
+                    let s = s.trim_start().to_ascii_lowercase();
+                    s.starts_with("begin") || s.starts_with("start transaction")
+                })
+                .unwrap_or(statements.len().saturating_sub(1));
+            let ms = started.elapsed().as_millis() as i64;
+            self.record(record, ms, false, begin, statements.len()).await.map_err(|e| {
+                ApplyError::Engine(query_error("failed to record the failed migration", e))
+            })?;
+            return Err(ApplyError::Statement {
+                index: begin,
+                message: "this transaction is never committed: the file ends inside it, so its \
+                          uncommitted work was rolled back"
+                    .into(),
+                line_in_statement: None,
+                left_applied: begin,
+                rolled_back: false,
+            });
         }
         let ms = started.elapsed().as_millis() as i64;
         self.record(record, ms, true, statements.len(), statements.len())

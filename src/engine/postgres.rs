@@ -235,7 +235,11 @@ impl Session {
             config.password(password);
         }
         let failed = |e: tokio_postgres::Error| {
-            EngineError::new(format!("failed to connect to {}", target.display())).with_source(e)
+            // The server answered (a wrong password, a missing database): it is reachable.
+            let answered = e.as_db_error().is_some();
+            let error = EngineError::new(format!("failed to connect to {}", target.display()))
+                .with_source(e);
+            if answered { error } else { error.unreachable() }
         };
         let client = if target.tls == TlsMode::Disable {
             let (client, connection) = config.connect(NoTls).await.map_err(failed)?;
@@ -269,16 +273,26 @@ impl Session {
                 .await
                 .map_err(|e| query_error("failed to make the session read-only", e))?;
         }
-        let schema: Option<String> = client
-            .query_one("SELECT current_schema()::text", &[])
+        // Where dbtwin's tables are: found through the search path (a reader with a schema of
+        // its own still finds them in public), else where they will be made: the current schema.
+        let row = client
+            .query_one(
+                "SELECT (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE c.oid = to_regclass('dbtwin_schema_history')),
+                        (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE c.oid = to_regclass('dbtwin_state')),
+                        current_schema()::text",
+                &[],
+            )
             .await
-            .map_err(|e| query_error("failed to read the current schema", e))?
-            .get(0);
-        let schema = ident(schema.as_deref().unwrap_or("public"));
+            .map_err(|e| query_error("failed to read the current schema", e))?;
+        let current: Option<String> = row.get(2);
+        let current = current.unwrap_or_else(|| "public".to_string());
+        let schema_of = |found: Option<String>| ident(found.as_deref().unwrap_or(&current));
         Ok(Session {
+            history: format!("{}.dbtwin_schema_history", schema_of(row.get(0))),
+            state: format!("{}.dbtwin_state", schema_of(row.get(1))),
             client,
-            history: format!("{schema}.dbtwin_schema_history"),
-            state: format!("{schema}.dbtwin_state"),
         })
     }
 
@@ -448,8 +462,12 @@ impl Session {
         } else {
             self.apply_each(statements, record).await
         };
-        // Best effort: a failed RESET must not hide what happened to the file.
-        let _ = self.client.batch_execute("RESET ALL").await;
+        // Best effort: a failed reset must not hide what happened to the file. RESET ALL leaves a
+        // `SET ROLE` in place, hence the two before it.
+        let _ = self
+            .client
+            .batch_execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DISCARD TEMP")
+            .await;
         result
     }
 
@@ -537,10 +555,24 @@ impl Session {
                 }
             }
         }
-        if open_since.is_some() {
-            // The file left its own transaction open: end it as the file's author would expect
-            // a session end to, rather than committing on their behalf.
+        if let Some(begin) = open_since {
+            // The file left its own transaction open: the server would drop that work when the
+            // session ends, so it is rolled back now and the file counts as failed, never as
+            // applied.
             let _ = self.client.batch_execute("ROLLBACK").await;
+            let ms = started.elapsed().as_millis() as i64;
+            self.record(record, ms, false, begin, statements.len()).await.map_err(|e| {
+                ApplyError::Engine(query_error("failed to record the failed migration", e))
+            })?;
+            return Err(ApplyError::Statement {
+                index: begin,
+                message: "this transaction is never committed: the file ends inside it, so its \
+                          work was rolled back"
+                    .into(),
+                line_in_statement: None,
+                left_applied: begin,
+                rolled_back: false,
+            });
         }
         let ms = started.elapsed().as_millis() as i64;
         self.record(record, ms, true, statements.len(), statements.len())
@@ -625,19 +657,29 @@ enum TransactionControl {
 /// a savepoint, not a function body's `BEGIN … END`, which the splitter keeps inside its
 /// statement).
 fn transaction_control(statement: &str) -> Option<TransactionControl> {
-    let words: Vec<String> =
-        statement.split_whitespace().take(3).map(|w| w.to_ascii_lowercase()).collect();
-    let first = words.first()?.trim_end_matches(';');
-    let second = words.get(1).map(|w| w.trim_end_matches(';'));
-    match (first, second) {
-        ("begin", None | Some("transaction" | "work" | "isolation" | "read")) => {
-            Some(TransactionControl::Begin)
-        }
-        ("start", Some("transaction")) => Some(TransactionControl::Begin),
-        ("commit" | "end" | "abort", None | Some("transaction" | "work" | "and")) => {
+    let words: Vec<String> = statement
+        .split_whitespace()
+        .take(4)
+        .map(|w| w.trim_end_matches(';').to_ascii_lowercase())
+        .collect();
+    let word = |i: usize| words.get(i).map(String::as_str);
+    // `COMMIT AND CHAIN` ends one transaction and opens the next at once.
+    let chained = word(1) == Some("and") && word(2) == Some("chain");
+    match word(0)? {
+        // A standalone statement starting with BEGIN opens a transaction whatever follows
+        // (`ISOLATION LEVEL`, `NOT DEFERRABLE`…); `BEGIN ATOMIC` only lives inside a function.
+        "begin" if word(1) != Some("atomic") => Some(TransactionControl::Begin),
+        "start" if word(1) == Some("transaction") => Some(TransactionControl::Begin),
+        "commit" | "end" | "abort" | "rollback" if chained => Some(TransactionControl::Begin),
+        "commit" | "end" | "abort"
+            if matches!(word(1), None | Some("transaction" | "work" | "and")) =>
+        {
             Some(TransactionControl::End)
         }
-        ("rollback", None | Some("transaction" | "work" | "and")) => Some(TransactionControl::End),
+        "rollback" if matches!(word(1), None | Some("transaction" | "work" | "and")) => {
+            Some(TransactionControl::End)
+        }
+        "prepare" if word(1) == Some("transaction") => Some(TransactionControl::End),
         _ => None,
     }
 }
@@ -666,6 +708,10 @@ mod tests {
             ("end", Some(End)),
             ("ROLLBACK", Some(End)),
             ("ROLLBACK TO SAVEPOINT a", None),
+            ("BEGIN NOT DEFERRABLE", Some(Begin)),
+            ("COMMIT AND CHAIN", Some(Begin)),
+            ("COMMIT AND NO CHAIN", Some(End)),
+            ("PREPARE TRANSACTION 'x'", Some(End)),
             ("BEGIN ATOMIC SELECT 1; END", None),
             ("CREATE TABLE begin_x (id int)", None),
             ("SELECT 1", None),

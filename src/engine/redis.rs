@@ -131,7 +131,11 @@ impl Session {
         let client = redis::Client::open(url)
             .map_err(|_| EngineError::new(format!("invalid redis address {}", target.display())))?;
         let conn = client.get_multiplexed_async_connection().await.map_err(|e| {
-            EngineError::new(format!("failed to connect to {}", target.display())).with_source(e)
+            // An I/O failure never reached the server; a refusal (a wrong password) did.
+            let unreachable = e.is_io_error() || e.is_timeout() || e.is_connection_refusal();
+            let error = EngineError::new(format!("failed to connect to {}", target.display()))
+                .with_source(e);
+            if unreachable { error.unreachable() } else { error }
         })?;
         Ok(Session { conn })
     }

@@ -116,21 +116,20 @@ impl Session {
                 EngineKind::Redis => Inner::Redis(redis::Session::connect(target).await?),
             })
         };
-        let inner = tokio::time::timeout(target.connect_timeout, connecting)
-            .await
-            .map_err(|_| {
+        let inner =
+            tokio::time::timeout(target.connect_timeout, connecting).await.map_err(|_| {
                 EngineError::new(format!(
                     "no answer from {} within {}s",
                     target.display(),
                     target.connect_timeout.as_secs()
                 ))
                 .unreachable()
-            })?
-            .map_err(EngineError::unreachable)?;
+            })??;
         Ok(Session {
             kind: target.kind,
             target_display: target.display(),
-            // The server enforces the statement timeout; this one only catches a silent network.
+            // A URL's read-only session also has the server enforce the statement timeout; this
+            // bound catches a silent network, for every session.
             timeout: target.statement_timeout + Duration::from_secs(5),
             inner,
         })

@@ -121,18 +121,23 @@ impl Target {
                 )));
             }
         };
+        // The last `@` ends the userinfo: a generated password may hold an unescaped `@`, `/`,
+        // `?` or `#`, so the userinfo is cut off before the path, query or fragment are looked for.
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((u, r)) => (Some(u), r),
+            None => (None, rest),
+        };
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((r, f)) => (r, Some(f)),
+            None => (rest, None),
+        };
         let (rest, query) = match rest.split_once('?') {
             Some((r, q)) => (r, Some(q)),
             None => (rest, None),
         };
-        let (authority, path) = match rest.split_once('/') {
+        let (hostport, path) = match rest.split_once('/') {
             Some((a, p)) => (a, p),
             None => (rest, ""),
-        };
-        // The last `@` ends the userinfo: a password may hold an unescaped `@`.
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
         };
         let (user, mut password) = match userinfo {
             Some(u) => match u.split_once(':') {
@@ -181,6 +186,13 @@ impl Target {
         if target.database.is_empty() {
             return Err(bad("no database name in the path"));
         }
+        // The redis crate's own spelling: `rediss://host/0#insecure`.
+        if kind == EngineKind::Redis && fragment == Some("insecure") {
+            target.tls = TlsMode::Require;
+        }
+        let mut system_roots = false;
+        let explicit_mode = query
+            .is_some_and(|q| q.split('&').any(|p| p.to_ascii_lowercase().starts_with("sslmode=")));
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = key.to_ascii_lowercase().replace('_', "-");
@@ -208,9 +220,15 @@ impl Target {
                         ))
                     })?;
                 }
+                // libpq 16: the system's roots, and verify-full unless sslmode says otherwise.
+                (EngineKind::Postgres, "sslrootcert") if value == "system" => {
+                    system_roots = true;
+                }
                 (EngineKind::Postgres, "sslrootcert") | (EngineKind::Mysql, "ssl-ca") => {
                     target.root_cert = Some(PathBuf::from(value));
                 }
+                // libpq settings that change how, not whether, the connection is protected.
+                (EngineKind::Postgres, "sslcompression" | "sslsni" | "sslnegotiation") => {}
                 (EngineKind::Redis, "insecure") => target.tls = TlsMode::Require,
                 (_, "connect-timeout") => target.connect_timeout = seconds(&value)?,
                 (_, "statement-timeout") => target.statement_timeout = seconds(&value)?,
@@ -236,6 +254,9 @@ impl Target {
         }
         if target.root_cert.is_some() && target.tls < TlsMode::VerifyCa {
             target.tls = TlsMode::VerifyCa;
+        }
+        if system_roots && !explicit_mode {
+            target.tls = TlsMode::VerifyFull;
         }
         target.user = user;
         target.password = password.or_else(|| std::env::var(password_var).ok());
@@ -270,22 +291,18 @@ pub struct UrlError(String);
 
 /// The URL for messages: no password (the last `@` ends the userinfo) and no query string.
 fn shown(url: &str) -> String {
-    let base = url.split(['?', '#']).next().unwrap_or_default();
-    let Some((scheme, rest)) = base.split_once("://") else {
+    let Some((scheme, rest)) = url.split_once("://") else {
         return "(not a url)".to_string();
     };
-    let (authority, path) = match rest.split_once('/') {
-        Some((a, p)) => (a, format!("/{p}")),
-        None => (rest, String::new()),
-    };
-    let hostport = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{user}@{host}")
+    // The userinfo ends at the last `@`, whatever it holds; only its user name is shown.
+    let (user, rest) = match rest.rsplit_once('@') {
+        Some((userinfo, rest)) => {
+            (format!("{}@", userinfo.split(':').next().unwrap_or_default()), rest)
         }
-        None => authority.to_string(),
+        None => (String::new(), rest),
     };
-    format!("{scheme}://{hostport}{path}")
+    let base = rest.split(['?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{user}{base}")
 }
 
 fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
@@ -372,6 +389,9 @@ mod tests {
             ("no-scheme", "no scheme"),
             ("postgres://u:top@secret@h/db?sslmode=bogus", "sslmode=bogus"),
             ("postgres://u@h/db?password=secret&sslmode=bogus", "postgres://u@h/db"),
+            ("postgres://u:pa/ss/secret@127.0.0.1:99999/db", "postgres://u@127.0.0.1:99999/db"),
+            ("postgres://u:p#secret@h/db?sslmode=bogus", "postgres://u@h/db"),
+            ("postgres://u:p?secret@h/db?sslmode=bogus", "postgres://u@h/db"),
             ("mysql://u:secret@h/db?useSSL=true", "`usessl` is not supported"),
             ("postgres://u:secret@h/db?sslcert=/c.pem", "`sslcert` is not supported"),
             ("mysql://u:secret@h/db?tls=true", "`tls` is not supported"),
@@ -391,6 +411,18 @@ mod tests {
         );
         let t = Target::from_url("postgres://db/x?user=reader&password=p%26w").unwrap();
         assert_eq!((t.user.as_str(), t.password()), ("reader", "p&w"));
+    }
+
+    #[test]
+    fn libpq_spellings_are_understood() {
+        let t = Target::from_url("postgres://u:p@h/db?sslrootcert=system&sslsni=1").unwrap();
+        assert_eq!((t.tls, t.root_cert.clone()), (TlsMode::VerifyFull, None));
+        let t = Target::from_url("postgres://u:p@h/db?sslmode=require&sslrootcert=system").unwrap();
+        assert_eq!(t.tls, TlsMode::Require);
+        let t = Target::from_url("postgres://u:p/q?r#s@h/db").unwrap();
+        assert_eq!((t.password(), t.endpoint.host.as_str()), ("p/q?r#s", "h"));
+        let t = Target::from_url("rediss://h/0#insecure").unwrap();
+        assert_eq!((t.tls, t.database.as_str()), (TlsMode::Require, "0"));
     }
 
     #[test]

@@ -197,7 +197,7 @@ async fn migrations(
     if expected.command.is_none()
         && let Some(history) = &own
     {
-        let p = plan::plan(files, history);
+        let p = plan::plan(files, history, apply::statements_are_atomic(kind));
         return Ok(Migrations {
             history: "dbtwin".into(),
             applied: history.iter().filter(|r| r.success).count(),

@@ -34,6 +34,13 @@ fn dialect(kind: EngineKind) -> Dialect {
     }
 }
 
+/// Whether a statement that fails leaves nothing behind: true for PostgreSQL (each statement is
+/// its own transaction at least) and Redis (a command runs or it does not); MySQL and MariaDB
+/// can half-run one (`DROP TABLE a, missing` drops `a`).
+pub fn statements_are_atomic(kind: EngineKind) -> bool {
+    matches!(kind, EngineKind::Postgres | EngineKind::Redis)
+}
+
 /// Reads a migrations folder for an engine.
 pub fn load(dir: &Path, kind: EngineKind) -> Result<Discovered, MigrateError> {
     discover::discover(dir, extension(kind)).map_err(MigrateError::Discover)
@@ -195,30 +202,37 @@ pub async fn migrate(
     } else {
         None
     };
-    let mut outcome = match request.command {
-        Some(command) => run_command(request, command, events).await?,
-        None => run_files(session, request, events).await?,
+    let result = match request.command {
+        Some(command) => run_command(request, command, events).await,
+        None => run_files(session, request, events).await,
     };
-    if has_schema {
-        match &drifted {
-            Some((recorded, found)) if !request.repair => {
-                events.emit(Event::Warning {
-                    db: Some(request.db.clone()),
-                    message: format!(
-                        "the schema was changed outside migrations since the last run \
-                         (fingerprint {found}, recorded {recorded}); `dbtwin migrate --repair` \
-                         accepts it"
-                    ),
-                });
-                outcome.fingerprint = Some(recorded.clone());
-            }
-            _ => {
-                let fingerprint = session.catalog().await?.fingerprint();
-                session.set_state(FINGERPRINT_KEY, &fingerprint).await?;
-                outcome.fingerprint = Some(fingerprint);
+    if !has_schema {
+        return result;
+    }
+    // Recorded after a failure too: the files applied before it changed the schema, and the
+    // next run must not take that for a change made by hand.
+    let after = match session.catalog().await {
+        Ok(catalog) => catalog.fingerprint(),
+        Err(e) => return result.and(Err(e.into())),
+    };
+    match &drifted {
+        Some((recorded, found)) if !request.repair => {
+            events.emit(Event::Warning {
+                db: Some(request.db.clone()),
+                message: format!(
+                    "the schema was changed outside migrations since the last run (fingerprint \
+                     {found}, recorded {recorded}); `dbtwin migrate --repair` accepts it"
+                ),
+            });
+        }
+        _ => {
+            if let Err(e) = session.set_state(FINGERPRINT_KEY, &after).await {
+                return result.and(Err(e.into()));
             }
         }
     }
+    let mut outcome = result?;
+    outcome.fingerprint = Some(after);
     Ok(outcome)
 }
 
@@ -244,7 +258,8 @@ async fn run_files(
     session.ensure_history().await?;
     let history = session.history().await?.unwrap_or_default();
     let mut outcome = Outcome::default();
-    let mut plan = plan::plan(files, &history);
+    let atomic = statements_are_atomic(request.kind);
+    let mut plan = plan::plan(files, &history, atomic);
     if request.repair {
         for changed in &plan.changed {
             session.repair_checksum(changed.rank, &changed.current).await?;
@@ -253,7 +268,7 @@ async fn run_files(
         outcome.forgotten = session.delete_failed().await?;
         if !plan.changed.is_empty() || outcome.forgotten > 0 {
             let history = session.history().await?.unwrap_or_default();
-            plan = plan::plan(files, &history);
+            plan = plan::plan(files, &history, atomic);
         }
     }
     check(&plan)?;

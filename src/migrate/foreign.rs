@@ -882,11 +882,26 @@ fn current_checksum(
         }
         ForeignChecksum::Liquibase(_) => None,
         ForeignChecksum::Prisma(recorded) => {
-            let sha256 = |bytes: &[u8]| hex(&sha2::Sha256::digest(bytes));
-            let as_is = sha256(file.content);
+            // As prisma-engines' `script_matches_checksum`: the file as it is, with CRLF turned
+            // into LF, or LF into CRLF; and the legacy rendering without zero padding, which
+            // old Prisma versions wrote (any checksum not 64 characters long).
+            let render = |bytes: &[u8]| {
+                let digest = sha2::Sha256::digest(bytes);
+                if recorded.len() == 64 {
+                    hex(&digest)
+                } else {
+                    digest.iter().map(|b| format!("{b:x}")).collect()
+                }
+            };
             let text = String::from_utf8_lossy(file.content);
-            let unix = sha256(text.replace("\r\n", "\n").as_bytes());
-            Some(ForeignChecksum::Prisma(if &unix == recorded { unix } else { as_is }))
+            let unix = text.replace("\r\n", "\n");
+            let windows = unix.replace('\n', "\r\n");
+            let as_is = render(file.content);
+            let found = [unix.as_bytes(), windows.as_bytes()]
+                .into_iter()
+                .map(render)
+                .find(|c| c == recorded);
+            Some(ForeignChecksum::Prisma(found.unwrap_or(as_is)))
         }
     }
 }

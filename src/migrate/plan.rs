@@ -54,7 +54,9 @@ impl Plan {
 
 /// Compares files with history. `history` is oldest first; a later row for the same migration
 /// supersedes an earlier one (a repeatable applied again, a failure repaired and re-run).
-pub fn plan(files: &[MigrationFile], history: &[HistoryRow]) -> Plan {
+/// `atomic_statements`: a statement that failed left nothing behind on this engine, so a file
+/// that failed on its first statement changed nothing and is simply pending again.
+pub fn plan(files: &[MigrationFile], history: &[HistoryRow], atomic_statements: bool) -> Plan {
     let mut plan = Plan::default();
     let version_of = |row: &HistoryRow| row.version.as_deref().and_then(Version::parse);
     // The latest row per migration: versioned by version, repeatables by script.
@@ -68,7 +70,7 @@ pub fn plan(files: &[MigrationFile], history: &[HistoryRow]) -> Plan {
     for (index, file) in files.iter().enumerate() {
         match (latest(file), &file.kind) {
             // A failure before its first statement completed changed nothing: run it again.
-            (Some(row), _) if !row.success && row.statements_applied == 0 => {
+            (Some(row), _) if !row.success && row.statements_applied == 0 && atomic_statements => {
                 plan.pending.push(index)
             }
             (Some(row), _) if !row.success => plan.failed.push(Failed {
@@ -163,7 +165,7 @@ mod tests {
     #[test]
     fn a_fresh_database_runs_everything_in_order() {
         let files = [file("V1__a.sql", "x"), file("V2__b.sql", "y"), file("R__views.sql", "z")];
-        let p = plan(&files, &[]);
+        let p = plan(&files, &[], true);
         assert_eq!(p.pending_scripts, ["V1__a.sql", "V2__b.sql", "R__views.sql"]);
         assert!(p.applied.is_empty() && p.out_of_order.is_empty());
     }
@@ -179,7 +181,7 @@ mod tests {
             [row(1, &v1, true), row(2, &v2, true), row(3, &v3, true), row(4, &gone, true)];
         let v1_5 = file("V1_5__late.sql", "create table late();");
         let files = [v1.clone(), v1_5, edited.clone(), v3];
-        let p = plan(&files, &history);
+        let p = plan(&files, &history, true);
         assert_eq!(p.applied, ["V1__a.sql", "V3__c.sql"]);
         assert_eq!(p.pending_scripts, ["V1_5__late.sql"]);
         assert_eq!(p.out_of_order, ["V1_5__late.sql"]);
@@ -201,7 +203,7 @@ mod tests {
         let r = file("R__views.sql", "create view v as select 1;");
         let r2 = file("R__views.sql", "create view v as select 2;");
         let v1 = file("V1__a.sql", "x");
-        let p = plan(&[v1.clone(), r2], &[row(1, &v1, false), row(2, &r, true)]);
+        let p = plan(&[v1.clone(), r2], &[row(1, &v1, false), row(2, &r, true)], true);
         assert_eq!(p.pending_scripts, ["R__views.sql"]);
         assert_eq!(
             p.failed,
@@ -215,15 +217,25 @@ mod tests {
         let v1 = file("V1__a.sql", "x");
         let mut failed = row(1, &v1, false);
         failed.statements_applied = 0;
-        let p = plan(std::slice::from_ref(&v1), &[failed]);
+        let p = plan(std::slice::from_ref(&v1), &[failed], true);
         assert_eq!(p.pending_scripts, ["V1__a.sql"]);
         assert!(p.failed.is_empty());
     }
 
     #[test]
+    fn a_failure_before_anything_ran_still_blocks_where_statements_can_half_run() {
+        let v1 = file("V1__a.sql", "x");
+        let mut failed = row(1, &v1, false);
+        failed.statements_applied = 0;
+        let p = plan(std::slice::from_ref(&v1), &[failed], false);
+        assert!(p.pending.is_empty());
+        assert_eq!(p.failed.len(), 1);
+    }
+
+    #[test]
     fn a_later_success_supersedes_a_failure() {
         let v1 = file("V1__a.sql", "x");
-        let p = plan(std::slice::from_ref(&v1), &[row(1, &v1, false), row(2, &v1, true)]);
+        let p = plan(std::slice::from_ref(&v1), &[row(1, &v1, false), row(2, &v1, true)], true);
         assert!(p.is_clean(), "{p:?}");
         assert_eq!(p.applied, ["V1__a.sql"]);
     }

@@ -96,7 +96,8 @@ const RELATIONS: &str = concat!(
                    FROM pg_rewrite rw \
                    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid \
                                    AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> rel.oid \
-                   JOIN pg_class src ON src.oid = d.refobjid \
+                                   AND d.refobjsubid > 0 \
+                   JOIN pg_class src ON src.oid = d.refobjid AND src.relkind IN ('r', 'p', 'v', 'm', 'f') \
                   WHERE rw.ev_class = rel.oid) END AS single_source \
        FROM rel JOIN pg_class c ON c.oid = rel.oid"
 );
@@ -302,7 +303,13 @@ async fn read_in_transaction(client: &Client) -> Result<Catalog, tokio_postgres:
                 // PostgreSQL 15 and older print `orders.id` in a view over one table, 16 and
                 // later `id`: without the qualifier, one view reads the same on every major.
                 let definition = match row.get::<_, Option<&str>>("single_source") {
-                    Some(source) => unqualify(&definition, source),
+                    Some(source) => {
+                        let definition = unqualify(&definition, source);
+                        match alias_of(&definition, source) {
+                            Some(alias) => unqualify(&definition, &alias),
+                            None => definition,
+                        }
+                    }
                     None => definition,
                 };
                 let view = View {
@@ -526,6 +533,52 @@ fn fk_action(code: &str) -> String {
     .to_string()
 }
 
+/// The alias a view gives its one relation (`FROM orders o`, `FROM orders AS o`), which
+/// PostgreSQL 15 prints before every column and 16 and later do not.
+fn alias_of(definition: &str, relation: &str) -> Option<String> {
+    const NOT_ALIASES: &[&str] = &[
+        "where",
+        "group",
+        "order",
+        "limit",
+        "offset",
+        "having",
+        "window",
+        "union",
+        "except",
+        "intersect",
+        "fetch",
+        "for",
+        "join",
+        "inner",
+        "left",
+        "right",
+        "full",
+        "cross",
+        "natural",
+        "on",
+        "using",
+        "tablesample",
+        "with",
+    ];
+    let words: Vec<&str> = definition.split_whitespace().collect();
+    let from = words.iter().position(|w| w.eq_ignore_ascii_case("from"))?;
+    let named = words.get(from + 1)?.trim_end_matches([';', ')']);
+    let bare = named.rsplit('.').next().unwrap_or(named).trim_matches('"');
+    if bare != relation {
+        return None;
+    }
+    let mut next = from + 2;
+    if words.get(next).is_some_and(|w| w.eq_ignore_ascii_case("as")) {
+        next += 1;
+    }
+    let alias = words.get(next)?.trim_end_matches(';');
+    let lower = alias.to_ascii_lowercase();
+    let is_name = alias.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '"');
+    (is_name && !alias.is_empty() && !NOT_ALIASES.contains(&lower.as_str()))
+        .then(|| alias.trim_matches('"').to_string())
+}
+
 /// Removes `relation.` (and `"relation".`) qualifiers outside string literals, where the
 /// qualifier starts a name (not `x.relation.`). Only for views over exactly one relation, where a
 /// qualifier cannot choose between two columns.
@@ -561,6 +614,18 @@ fn unqualify(definition: &str, relation: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_single_relation_alias_is_found() {
+        assert_eq!(super::alias_of("SELECT o.id FROM orders o;", "orders").as_deref(), Some("o"));
+        assert_eq!(
+            super::alias_of("SELECT o.id FROM public.orders AS o WHERE o.id > 1", "orders")
+                .as_deref(),
+            Some("o")
+        );
+        assert_eq!(super::alias_of("SELECT id FROM orders WHERE id > 1", "orders"), None);
+        assert_eq!(super::alias_of("SELECT id FROM orders;", "orders"), None);
+    }
+
     #[test]
     fn single_table_view_qualifiers_go_away_outside_strings() {
         assert_eq!(

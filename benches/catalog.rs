@@ -88,20 +88,8 @@ fn bench() -> Result<(), String> {
     report("postgres 15", "pg_dump --schema-only", rounds, ours(&pg), pg_dump)?;
 
     if Command::new("mariadb-dump").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        let (user, password, host, port, db) = parts(&my)?;
-        let dump = move || {
-            run(Command::new("mariadb-dump").env("MYSQL_PWD", &password).args([
-                "--no-data",
-                "--skip-ssl",
-                "-h",
-                &host,
-                "-P",
-                &port,
-                "-u",
-                &user,
-                &db,
-            ]))
-        };
+        let url = my.clone();
+        let dump = move || run(&mut mariadb_client("mariadb-dump", &["--no-data"], &url)?);
         report("mariadb 11.8", "mariadb-dump --no-data", rounds, ours(&my), dump)?;
     } else {
         println!("mariadb 11.8: not measured (no mariadb-dump on this host)");
@@ -193,24 +181,30 @@ fn psql(url: &str, sql: &str) -> Result<(), String> {
     feed(Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", url]), sql)
 }
 
-fn mariadb(url: &str, sql: &str) -> Result<(), String> {
+/// A MariaDB client on the host for one of dbtwin's `mysql://` URLs, the password in its
+/// environment.
+fn mariadb_client(program: &str, options: &[&str], url: &str) -> Result<Command, String> {
     let (user, password, host, port, db) = parts(url)?;
+    let mut cmd = Command::new(program);
+    cmd.env("MYSQL_PWD", password).args(options).args([
+        "--skip-ssl",
+        "-h",
+        &host,
+        "-P",
+        &port,
+        "-u",
+        &user,
+        &db,
+    ]);
+    Ok(cmd)
+}
+
+fn mariadb(url: &str, sql: &str) -> Result<(), String> {
     if Command::new("mariadb").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        feed(
-            Command::new("mariadb").env("MYSQL_PWD", password).args([
-                "--skip-ssl",
-                "-h",
-                &host,
-                "-P",
-                &port,
-                "-u",
-                &user,
-                &db,
-            ]),
-            sql,
-        )
+        feed(&mut mariadb_client("mariadb", &[], url)?, sql)
     } else {
         // No client on the host: the server's own, inside its container.
+        let (user, password, _, _, db) = parts(url)?;
         feed(
             Command::new("docker").args([
                 "exec",

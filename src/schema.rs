@@ -207,6 +207,26 @@ impl Catalog {
     }
 }
 
+impl Column {
+    /// A NOT NULL column of a type, nothing else set: the start of a builder-style literal.
+    pub fn new(name: impl Into<String>, data_type: impl Into<String>) -> Column {
+        let data_type = data_type.into();
+        Column {
+            name: name.into(),
+            base_type: data_type.clone(),
+            data_type,
+            max_length: None,
+            numeric_precision: None,
+            numeric_scale: None,
+            unsigned: false,
+            nullable: false,
+            default: None,
+            generated: None,
+            collation: None,
+        }
+    }
+}
+
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
@@ -223,28 +243,12 @@ pub fn collapse_whitespace(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn column(name: &str, ty: &str) -> Column {
-        Column {
-            name: name.into(),
-            data_type: ty.into(),
-            base_type: ty.into(),
-            max_length: None,
-            numeric_precision: None,
-            numeric_scale: None,
-            unsigned: false,
-            nullable: false,
-            default: None,
-            generated: None,
-            collation: None,
-        }
-    }
-
     fn catalog() -> Catalog {
         let mut c = Catalog { server_version: "17.6".into(), ..Catalog::default() };
         c.tables.insert(
             "users".into(),
             Table {
-                columns: vec![column("id", "bigint"), column("email", "text")],
+                columns: vec![Column::new("id", "bigint"), Column::new("email", "text")],
                 primary_key: Some(Key { name: "users_pkey".into(), columns: vec!["id".into()] }),
                 approx_rows: Some(10),
                 ..Table::default()

@@ -564,15 +564,7 @@ impl Session {
             self.record(record, ms, false, begin, statements.len()).await.map_err(|e| {
                 ApplyError::Engine(query_error("failed to record the failed migration", e))
             })?;
-            return Err(ApplyError::Statement {
-                index: begin,
-                message: "this transaction is never committed: the file ends inside it, so its \
-                          work was rolled back"
-                    .into(),
-                line_in_statement: None,
-                left_applied: begin,
-                rolled_back: false,
-            });
+            return Err(ApplyError::left_open(begin));
         }
         let ms = started.elapsed().as_millis() as i64;
         self.record(record, ms, true, statements.len(), statements.len())

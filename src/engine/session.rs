@@ -55,19 +55,6 @@ pub enum Script<'a> {
     Redis(&'a [Vec<String>]),
 }
 
-impl Script<'_> {
-    pub fn len(&self) -> usize {
-        match self {
-            Script::Sql(s) => s.len(),
-            Script::Redis(c) => c.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 /// Why applying a migration stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -87,6 +74,22 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
+}
+
+impl ApplyError {
+    /// The file opened a transaction at statement `begin` and ended without committing it: the
+    /// engine rolled that work back, and what ran before `begin` stays.
+    pub(super) fn left_open(begin: usize) -> ApplyError {
+        ApplyError::Statement {
+            index: begin,
+            message: "this transaction is never committed: the file ends inside it, so its work \
+                      was rolled back"
+                .into(),
+            line_in_statement: None,
+            left_applied: begin,
+            rolled_back: false,
+        }
+    }
 }
 
 pub(super) enum Inner {
@@ -146,34 +149,29 @@ impl Session {
 
     /// The server's version (`17.6`, `11.8.3-MariaDB`, `7.0.15`).
     pub async fn server_version(&mut self) -> Result<String, EngineError> {
-        let timeout = self.timeout;
-        let fut = async {
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading the server version", &display, async {
             match &mut self.inner {
                 Inner::Postgres(s) => s.server_version().await,
                 Inner::Mysql(s) => s.server_version().await,
                 Inner::Redis(s) => s.server_version().await,
             }
-        };
-        tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| EngineError::new("reading the server version took too long"))?
+        })
+        .await
     }
 
     /// The database's catalog, read from the server's own catalog tables. Redis has no schema:
     /// its catalog holds the version only and, as its one "table", the key count.
     pub async fn catalog(&mut self) -> Result<Catalog, EngineError> {
-        let display = self.target_display.clone();
-        let timeout = self.timeout;
-        let fut = async {
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading the catalog", &display, async {
             match &mut self.inner {
                 Inner::Postgres(s) => s.catalog().await,
                 Inner::Mysql(s) => s.catalog().await,
                 Inner::Redis(s) => s.catalog().await,
             }
-        };
-        tokio::time::timeout(timeout, fut).await.map_err(|_| {
-            EngineError::new(format!("reading the catalog of {display} took too long"))
-        })?
+        })
+        .await
     }
 
     /// Migration tools' history tables present in the database, each with its column names.

@@ -568,19 +568,7 @@ mod tests {
     use super::*;
 
     fn column(name: &str, ty: &str, nullable: bool) -> Column {
-        Column {
-            name: name.into(),
-            data_type: ty.into(),
-            base_type: ty.into(),
-            max_length: None,
-            numeric_precision: None,
-            numeric_scale: None,
-            unsigned: false,
-            nullable,
-            default: None,
-            generated: None,
-            collation: None,
-        }
+        Column { nullable, ..Column::new(name, ty) }
     }
 
     fn key(name: &str, columns: &[&str]) -> Key {

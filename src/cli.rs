@@ -79,6 +79,10 @@ pub enum Command {
     Shell(ShellArgs),
     /// Apply pending migrations to the environment's databases (all, or the ones named).
     Migrate(MigrateArgs),
+    /// Fill databases with synthetic data from their seed files: generated, deterministic from
+    /// the seed, loaded through each engine's bulk path. A database is seeded once; `--reseed`
+    /// empties and refills.
+    Seed(SeedArgs),
     /// Every database: server version vs pin, migrations applied/pending/changed, schema
     /// fingerprint and drift, tables and rows. `--check` exits 1 on any drift.
     Status(StatusArgs),
@@ -151,6 +155,23 @@ pub struct UpArgs {
     /// How long each database may take to answer, in seconds.
     #[arg(long, default_value_t = 180, value_name = "SECONDS")]
     pub ready_timeout: u64,
+    /// Do not fill the databases (a later `dbtwin seed` can).
+    #[arg(long)]
+    pub no_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub profile: OptionalProfileArgs,
+    /// `SERVICE` or `SERVICE.DATABASE` (default: every database with a seed file).
+    pub targets: Vec<String>,
+    /// Multiply every table's row count (0.1 for a tenth).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub rows_scale: f64,
+    /// Empty the tables dbtwin fills and fill them again (a database is otherwise seeded once).
+    #[arg(long)]
+    pub reseed: bool,
 }
 
 #[derive(Debug, Args)]

@@ -107,6 +107,36 @@ pub enum Event {
         db: DbRef,
         command: String,
     },
+    /// A database's seeding was planned against its schema.
+    SeedPlanned {
+        db: DbRef,
+        tables: usize,
+        rows: u64,
+        /// Tables left as the migrations filled them.
+        kept: Vec<String>,
+    },
+    /// Rows of one table (Redis: keys of one family) loaded so far; sent about twice a second.
+    SeedProgress {
+        db: DbRef,
+        table: String,
+        rows: u64,
+        total: u64,
+        elapsed_ms: u64,
+        /// The table is loaded (its last event).
+        done: bool,
+    },
+    /// The keys, indexes and foreign keys taken off for loading are back, and validated.
+    SeedKeysRestored {
+        db: DbRef,
+        elapsed_ms: u64,
+    },
+    /// A database's seeding ended (`skipped` says why nothing was done).
+    SeedDone {
+        db: DbRef,
+        rows: u64,
+        elapsed_ms: u64,
+        skipped: Option<String>,
+    },
     Warning {
         db: Option<DbRef>,
         message: String,

@@ -36,6 +36,7 @@ macro_rules! out_raw {
 
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod engine;
 pub mod environment;
 pub mod event;

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::data::load::{self as seeding, DataError};
+use crate::data::seedfile::SeedFile;
 use crate::engine::{self, Credentials, Endpoint, ProbeError, Session, Target};
 use crate::environment::EnvName;
 use crate::event::{Action, DbRef, Event, Events, PlannedAction};
@@ -36,6 +38,11 @@ pub struct UpOptions {
     pub keep_on_failure: bool,
     /// How long each database may take to answer.
     pub ready_timeout: Duration,
+    /// Leave databases empty (no seeding).
+    pub no_data: bool,
+    /// Each database's seed file (by `service.database`), read and checked before anything
+    /// starts.
+    pub seed_files: BTreeMap<String, Arc<SeedFile>>,
 }
 
 /// A cancellation flag shared by every task of a run: set by Ctrl-C, or by the first task that
@@ -106,6 +113,9 @@ pub enum ProvisionError {
         #[source]
         source: Box<MigrateError>,
     },
+    /// A database could not be filled.
+    #[error(transparent)]
+    Data(Box<DataError>),
     #[error("interrupted")]
     Interrupted,
 }
@@ -124,6 +134,7 @@ impl ProvisionError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ProvisionError::Runtime(e) | ProvisionError::Engine { source: e, .. } => e.hint.clone(),
+            ProvisionError::Data(e) => e.hint(),
             ProvisionError::Conflicts(_) => Some(
                 "run `dbtwin up --recreate` to replace them (their data is lost), or `dbtwin down` first"
                     .into(),
@@ -855,6 +866,30 @@ async fn bring_up<R: Runtime>(
     }
     events.emit(Event::DatabaseDone { db: step.db.clone(), migrations_applied });
 
+    // Seeded once: a database seeded before (the record is in the database) is left alone.
+    if !opts.no_data
+        && let Some(file) = opts.seed_files.get(&step.db.to_string())
+    {
+        if cancel.is_cancelled() {
+            return Err(ProvisionError::Interrupted);
+        }
+        let target = Target::admin(kind, &endpoint, &credentials);
+        let request = seeding::Request {
+            db: step.db.clone(),
+            target: &target,
+            file,
+            seed: config.seed.or(cx.profile.seed).unwrap_or(0),
+            scale: 1.0,
+            reseed: false,
+        };
+        tokio::select! {
+            result = seeding::seed(&request, events) => {
+                result.map_err(|e| ProvisionError::Data(Box::new(e)))?;
+            }
+            () = cancel.cancelled() => return Err(ProvisionError::Interrupted),
+        }
+    }
+
     Ok(ReadyDatabase {
         db: step.db.clone(),
         engine: kind,
@@ -925,6 +960,13 @@ async fn create<R: Runtime>(
         (labels::DB_NAME.to_string(), config.name.clone()),
         (labels::APP_USER.to_string(), config.role.name.clone()),
     ]);
+    if let Some(data) = &config.data {
+        let file = std::path::absolute(data).unwrap_or_else(|_| data.clone());
+        object_labels.insert(labels::DATA.to_string(), file.display().to_string());
+    }
+    if let Some(seed) = config.seed.or(profile.seed) {
+        object_labels.insert(labels::SEED.to_string(), seed.to_string());
+    }
     if let Some(m) = &config.migrations {
         let dir = std::path::absolute(&m.dir).unwrap_or_else(|_| m.dir.clone());
         object_labels.insert(labels::MIGRATIONS.to_string(), dir.display().to_string());
@@ -1276,6 +1318,9 @@ pub struct RunningDatabase {
     /// The migrations the database was created with (labels), for `migrate` and `status`
     /// without a profile.
     pub migrations: Option<Migrations>,
+    /// The seed file and seed it was created with (labels), for `seed` without a profile.
+    pub data: Option<std::path::PathBuf>,
+    pub seed: Option<u64>,
 }
 
 /// Every database container of an environment (or of all, with `None`), sorted by environment,
@@ -1313,6 +1358,8 @@ pub async fn databases<R: Runtime>(
                     dir: dir.into(),
                     command: c.label(labels::MIGRATIONS_COMMAND).map(str::to_string),
                 }),
+                data: c.label(labels::DATA).map(Into::into),
+                seed: c.label(labels::SEED).and_then(|s| s.parse().ok()),
                 image: c.image,
                 container: c.name,
                 state: c.state,
@@ -1401,6 +1448,66 @@ pub async fn migrate_environment<R: Runtime>(
     }
 }
 
+/// One database of a running environment to seed.
+pub struct SeedTarget {
+    pub db: DbRef,
+    pub kind: EngineKind,
+    pub endpoint: Endpoint,
+    pub credentials: Credentials,
+    pub file: Arc<SeedFile>,
+    pub seed: u64,
+}
+
+/// `dbtwin seed`: fills databases of a running environment, in parallel, holding the
+/// environment's lock. Every database runs to its end; the first failure is returned after all
+/// have finished.
+pub async fn seed_environment<R: Runtime>(
+    rt: &R,
+    env: &EnvName,
+    lock_image: &str,
+    targets: &[SeedTarget],
+    scale: f64,
+    reseed: bool,
+    events: &Events,
+) -> Result<Vec<(DbRef, seeding::Outcome)>, ProvisionError> {
+    let run = run_id();
+    let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
+    let work = targets.iter().map(|t| async move {
+        let target = Target::admin(t.kind, &t.endpoint, &t.credentials);
+        let request = seeding::Request {
+            db: t.db.clone(),
+            target: &target,
+            file: &t.file,
+            seed: t.seed,
+            scale,
+            reseed,
+        };
+        let outcome =
+            seeding::seed(&request, events).await.map_err(|e| ProvisionError::Data(Box::new(e)))?;
+        Ok::<_, ProvisionError>((t.db.clone(), outcome))
+    });
+    let results = futures_util::future::join_all(work).await;
+    if let Err(e) = rt.remove_container(&lock).await {
+        events
+            .emit(Event::Warning { db: None, message: format!("could not release the lock: {e}") });
+    }
+    let mut outcomes = Vec::new();
+    let mut first = None;
+    for result in results {
+        match result {
+            Ok(o) => outcomes.push(o),
+            Err(e) if first.is_none() => first = Some(e),
+            Err(e) => {
+                events.emit(Event::Warning { db: None, message: format!("also failed: {e}") })
+            }
+        }
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(outcomes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -1423,6 +1530,8 @@ mod tests {
             recreate: false,
             keep_on_failure: false,
             ready_timeout: Duration::from_secs(30),
+            no_data: false,
+            seed_files: BTreeMap::new(),
         }
     }
 

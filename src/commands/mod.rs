@@ -10,6 +10,7 @@ mod logs;
 mod ls;
 mod migrate;
 mod run;
+mod seed;
 mod shell;
 mod status;
 mod up;
@@ -80,6 +81,12 @@ impl CommandError {
                     MigrateError::Engine(e) if e.unreachable => exit::DATABASE_UNREACHABLE,
                     _ => exit::MIGRATION_FAILED,
                 },
+                ProvisionError::Data(e) => match e.as_ref() {
+                    crate::data::load::DataError::Engine { source, .. } if source.unreachable => {
+                        exit::DATABASE_UNREACHABLE
+                    }
+                    _ => exit::DATA_FAILED,
+                },
                 ProvisionError::Interrupted => exit::INTERRUPTED,
             },
             CommandError::Answered(code) => *code,
@@ -140,6 +147,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Logs(args) => logs::run(g, args).await,
         Command::Shell(args) => shell::run(g, args).await,
         Command::Migrate(args) => migrate::run(g, args).await,
+        Command::Seed(args) => seed::run(g, args).await,
         Command::Status(args) => status::run(g, args).await,
         Command::Diff(args) => diff::run(g, args).await,
         Command::Config(args) => config::run(g, args),

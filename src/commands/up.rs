@@ -15,6 +15,8 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
     // Everything that can be checked without the engine is checked first: a bad profile starts
     // nothing.
     let profile = profile::load(&args.profile.profiles)?;
+    let seed_files =
+        if args.no_data { Default::default() } else { super::seed::seed_files(&profile)? };
     let env = EnvName::resolve(&g.env)?;
     let rt = connect(g).await?;
     let reporter = reporter(g);
@@ -25,6 +27,8 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
         recreate: args.recreate,
         keep_on_failure: args.keep_on_failure,
         ready_timeout: Duration::from_secs(args.ready_timeout),
+        no_data: args.no_data,
+        seed_files,
     };
     let outcome = provision::up(&rt, &profile, &opts, &reporter.events, &cancel).await;
     signals.abort();

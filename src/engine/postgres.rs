@@ -5,6 +5,7 @@
 //! from the host over TCP and runs a query therefore cannot be fooled by the init server.
 
 mod catalog;
+mod load;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,7 @@
 //! Redis through the redis crate: readiness and the application's ACL user.
 
+mod load;
+
 use std::collections::BTreeMap;
 
 use redis::{ErrorKind, ServerErrorKind};

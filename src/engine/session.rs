@@ -55,6 +55,21 @@ pub enum Script<'a> {
     Redis(&'a [Vec<String>]),
 }
 
+/// What loading took away and must put back, as the server printed it: per table its primary and
+/// unique keys and indexes, then every foreign key. Recreated under the same names and
+/// definitions, so `status` and `diff` see no drift.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Restore {
+    pub keys: Vec<(String, Vec<String>)>,
+    pub foreign_keys: Vec<String>,
+}
+
+impl Restore {
+    pub fn is_empty(&self) -> bool {
+        self.keys.iter().all(|(_, s)| s.is_empty()) && self.foreign_keys.is_empty()
+    }
+}
+
 /// Why applying a migration stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -298,6 +313,104 @@ impl Session {
             }
         })
         .await
+    }
+
+    /// The tables of `tables` that hold at least one row.
+    pub async fn filled_tables(
+        &mut self,
+        tables: &[String],
+    ) -> Result<std::collections::BTreeSet<String>, EngineError> {
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "counting rows", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.filled_tables(tables).await,
+                Inner::Mysql(s) => s.filled_tables(tables).await,
+                Inner::Redis(_) => Ok(Default::default()),
+            }
+        })
+        .await
+    }
+
+    /// Every row of `columns` of `table` (reference data a foreign key will pick from), in a
+    /// stable order.
+    pub async fn key_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+    ) -> Result<Vec<Vec<Option<String>>>, EngineError> {
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading reference rows", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.key_rows(table, columns).await,
+                Inner::Mysql(s) => s.key_rows(table, columns).await,
+                Inner::Redis(_) => Ok(Vec::new()),
+            }
+        })
+        .await
+    }
+
+    /// Gets `tables` ready for bulk loading: optionally emptied, and on PostgreSQL without their
+    /// keys, indexes and foreign keys (what they were is returned, and recorded in dbtwin_state
+    /// first, so an interrupted load can still put them back). No time bound: this waits for
+    /// locks the application may hold.
+    pub async fn prepare_load(
+        &mut self,
+        tables: &[String],
+        empty: bool,
+    ) -> Result<Restore, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.prepare_load(tables, empty).await,
+            Inner::Mysql(s) => s.prepare_load(tables, empty).await,
+            Inner::Redis(s) => s.prepare_load(empty).await.map(|()| Restore::default()),
+        }
+    }
+
+    /// Streams rows in the text bulk format (tab-separated, `\N` for NULL, backslash escapes)
+    /// into `table`'s `columns`: PostgreSQL `COPY … FROM STDIN`, MySQL `LOAD DATA LOCAL INFILE`.
+    /// Returns the rows the server took. Triggers and foreign key checks are off for the load
+    /// (the rows are consistent by construction, and keys are checked when they come back).
+    pub async fn load_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.load_rows(table, columns, chunks).await,
+            Inner::Mysql(s) => s.load_rows(table, columns, chunks).await,
+            Inner::Redis(_) => Err(EngineError::new("redis has no tables to load rows into")),
+        }
+    }
+
+    /// Runs statements of a [`Restore`], in order.
+    pub async fn restore(&mut self, statements: &[String]) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.run_all(statements).await,
+            Inner::Mysql(s) => s.run_all(statements).await,
+            Inner::Redis(_) => Ok(()),
+        }
+    }
+
+    /// After loading: sequences moved past the keys dbtwin wrote, statistics refreshed, and the
+    /// restore record cleared.
+    pub async fn finish_load(&mut self, tables: &[String]) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.finish_load(tables).await,
+            Inner::Mysql(s) => s.finish_load(tables).await,
+            Inner::Redis(_) => Ok(()),
+        }
+    }
+
+    /// Redis: runs batches of commands (each a list of arguments) through pipelines. Returns the
+    /// number of commands run.
+    pub async fn load_commands(
+        &mut self,
+        batches: tokio::sync::mpsc::Receiver<Vec<Vec<String>>>,
+    ) -> Result<u64, EngineError> {
+        match &mut self.inner {
+            Inner::Redis(s) => s.load_commands(batches).await,
+            _ => Err(EngineError::new("only redis takes commands")),
+        }
     }
 
     /// Closes the connection politely (MySQL wants a goodbye; the others close on drop).

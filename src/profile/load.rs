@@ -89,7 +89,7 @@ pub fn render(profile: &Profile) -> String {
 }
 
 /// The one place YAML text is parsed.
-fn parse_document(text: &str) -> Result<Value, serde_yaml::Error> {
+pub(crate) fn parse_document(text: &str) -> Result<Value, serde_yaml::Error> {
     let mut value: Value = serde_yaml::from_str(text)?;
     // `<<: *defaults` merge keys, so shared settings can be written once with anchors.
     value.apply_merge()?;
@@ -199,7 +199,7 @@ fn read_chain(
 }
 
 /// serde_yaml's message without its ` at line L column C`: the location is printed in front.
-fn syntax_message(error: &serde_yaml::Error) -> String {
+pub(crate) fn syntax_message(error: &serde_yaml::Error) -> String {
     let mut message = error.to_string();
     while let Some(start) = message.find(" at line ") {
         let rest = &message[start + " at line ".len()..];

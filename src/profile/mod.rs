@@ -27,7 +27,11 @@ mod validate;
 mod tests;
 
 pub use error::{ProfileError, ProfileErrors};
+// Seed files (`data`) are YAML read the same strict way, with the same located errors.
+pub(crate) use error::{quoted_list, suggest};
 pub use load::{load, load_with, render};
+pub(crate) use load::{parse_document, syntax_message};
+pub(crate) use locate::{LineIndex, child};
 pub use model::{
     AppRole, ByteSize, Database, DatabaseName, Durability, EngineKind, Grants, InvalidName,
     InvalidSize, Migrations, PinnedVersion, Profile, ProfileName, Service, ServiceName, Storage,

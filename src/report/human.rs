@@ -27,6 +27,35 @@ fn spinner_style() -> ProgressStyle {
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
+fn seed_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {prefix:<24} [{bar:30}] {human_pos}/{human_len} {wide_msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+fn rate(rows: u64, ms: u64) -> String {
+    (rows * 1000).checked_div(ms).map_or_else(|| "-".to_owned(), thousands)
+}
+
 fn done_style() -> ProgressStyle {
     ProgressStyle::with_template("✓ {prefix:<24} {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner())
@@ -256,6 +285,59 @@ impl Human {
                     self.done(&key, msg);
                 }
             }
+            Event::SeedPlanned { db, tables, rows, kept } => {
+                let mut line =
+                    format!("{db}: seeding {tables} table(s), {} rows", thousands(*rows));
+                if !kept.is_empty() {
+                    line.push_str(&format!(
+                        " (kept as the migrations filled them: {})",
+                        kept.join(", ")
+                    ));
+                }
+                self.println(line);
+            }
+            Event::SeedProgress { db, table, rows, total, elapsed_ms, done } => {
+                let key = format!("seed:{db}:{table}");
+                let rate = rate(*rows, *elapsed_ms);
+                match self.line(&key, seed_style()) {
+                    Some(bar) => {
+                        bar.set_prefix(format!("{db} {table}"));
+                        bar.set_length(*total);
+                        bar.set_position(*rows);
+                        bar.set_message(format!("{rate} rows/s"));
+                        if *done {
+                            self.done(
+                                &key,
+                                format!(
+                                    "{} rows in {} ({rate} rows/s)",
+                                    thousands(*rows),
+                                    seconds(*elapsed_ms)
+                                ),
+                            );
+                        }
+                    }
+                    None if *done => self.println(format!(
+                        "{db}: {table}: {} rows in {} ({rate} rows/s)",
+                        thousands(*rows),
+                        seconds(*elapsed_ms)
+                    )),
+                    None => {}
+                }
+            }
+            Event::SeedKeysRestored { db, elapsed_ms } => self.println(format!(
+                "{db}: keys, indexes and foreign keys rebuilt and validated in {}",
+                seconds(*elapsed_ms)
+            )),
+            Event::SeedDone { db, rows, elapsed_ms, skipped } => match skipped {
+                Some(reason) => self.println(format!(
+                    "{db}: not seeded again: {reason} (--reseed empties and refills)"
+                )),
+                None => self.println(format!(
+                    "{db}: seeded {} rows in {}",
+                    thousands(*rows),
+                    seconds(*elapsed_ms)
+                )),
+            },
             Event::Warning { db, message } => match db {
                 Some(db) => self.println(format!("warning: {db}: {message}")),
                 None => self.println(format!("warning: {message}")),

@@ -26,6 +26,9 @@ pub const APP_USER: &str = "dbtwin.app-user";
 /// The database's migrations folder (absolute) and the team's own migration command, so that
 /// `migrate` and `status` work on an environment without naming its profile again.
 pub const MIGRATIONS: &str = "dbtwin.migrations";
+/// The database's seed file (absolute) and seed, so that `seed` works without the profile.
+pub const DATA: &str = "dbtwin.data";
+pub const SEED: &str = "dbtwin.seed";
 pub const MIGRATIONS_COMMAND: &str = "dbtwin.migrations-command";
 
 pub const KIND_DATABASE: &str = "database";

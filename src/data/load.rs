@@ -1,0 +1,475 @@
+//! Seeding one database: plan against its schema, then stream generated rows through the
+//! engine's bulk path, several tables at once, generation in parallel with loading.
+//!
+//! Memory stays bounded whatever the row counts: each table's rows are generated on a blocking
+//! thread into chunks of about [`CHUNK_BYTES`], and a channel of [`CHUNKS_IN_FLIGHT`] chunks
+//! carries them to the connection that loads them, so a generator waits when the server is the
+//! slower side. Tables load on [`streams`] connections at once; the keys and indexes the loader
+//! took away (PostgreSQL) are rebuilt in parallel too, then the foreign keys, which the server
+//! validates as it adds them.
+//!
+//! A database is seeded once: the seeding is recorded in dbtwin_state (`seeded`), and a later run
+//! leaves it alone unless asked to reseed, which empties the tables it fills and fills them again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::generate::{Dialect, TableGen, plain};
+use super::infer::{self, Existing, Plan};
+use super::seedfile::{RedisValue, SeedFile};
+use crate::engine::EngineError;
+use crate::engine::session::Session;
+use crate::engine::target::Target;
+use crate::event::{DbRef, Event, Events};
+use crate::profile::{EngineKind, ProfileErrors};
+
+/// About how much text one chunk carries to the loader.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks waiting per table: the memory bound is about `CHUNK_BYTES × CHUNKS_IN_FLIGHT × streams`.
+pub const CHUNKS_IN_FLIGHT: usize = 4;
+/// Redis commands per pipeline.
+const REDIS_BATCH: usize = 1_000;
+/// The dbtwin_state key that records a seeding.
+pub const SEEDED_KEY: &str = "seeded";
+
+/// Connections loading at once: one per core, at least 2 (the server works while we generate).
+pub fn streams() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+}
+
+/// What to seed.
+pub struct Request<'a> {
+    pub db: DbRef,
+    pub target: &'a Target,
+    pub file: &'a SeedFile,
+    pub seed: u64,
+    pub scale: f64,
+    /// Empty and refill a database seeded before.
+    pub reseed: bool,
+}
+
+/// What a seeding did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// Rows (Redis: keys) per table (key family), in load order.
+    pub tables: Vec<(String, u64)>,
+    pub rows: u64,
+    pub elapsed_ms: u64,
+    /// Tables left as they were (reference data the migrations inserted).
+    pub kept: Vec<String>,
+    /// Set when nothing was done because the database was seeded before.
+    pub skipped: Option<String>,
+}
+
+/// The record kept in dbtwin_state.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Seeded {
+    seed: u64,
+    file: String,
+    checksum: String,
+    scale: f64,
+    at: String,
+    rows: BTreeMap<String, u64>,
+    #[serde(default)]
+    kept: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The seed file does not fit the schema; found before any row was written.
+    #[error("{db}: the seed file {file} does not fit the schema:\n{errors}")]
+    Plan { db: DbRef, file: String, errors: ProfileErrors },
+    #[error("{db}: failed to seed")]
+    Engine {
+        db: DbRef,
+        #[source]
+        source: EngineError,
+    },
+}
+
+impl DataError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DataError::Plan { .. } => Some(
+                "name the columns or tables in the seed file; a rule there wins over inference"
+                    .into(),
+            ),
+            DataError::Engine { .. } => None,
+        }
+    }
+}
+
+/// Seeds one database.
+pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    let started = Instant::now();
+    let mut session = Session::connect(request.target).await.map_err(wrap)?;
+    let previous: Option<Seeded> = session
+        .state(SEEDED_KEY)
+        .await
+        .map_err(wrap)?
+        .and_then(|json| serde_json::from_str(&json).ok());
+    if let Some(previous) = &previous
+        && !request.reseed
+    {
+        session.close().await;
+        let reason = format!("seeded before (at {}, seed {})", previous.at, previous.seed);
+        events.emit(Event::SeedDone {
+            db: request.db.clone(),
+            rows: 0,
+            elapsed_ms: 0,
+            skipped: Some(reason.clone()),
+        });
+        return Ok(Outcome {
+            tables: Vec::new(),
+            rows: 0,
+            elapsed_ms: 0,
+            kept: Vec::new(),
+            skipped: Some(reason),
+        });
+    }
+    let result = if session.kind() == EngineKind::Redis {
+        seed_redis(&mut session, request, events).await
+    } else {
+        seed_tables(&mut session, request, previous.as_ref(), events).await
+    };
+    let outcome = match result {
+        Ok(mut outcome) => {
+            outcome.elapsed_ms = started.elapsed().as_millis() as u64;
+            let record = Seeded {
+                seed: request.seed,
+                file: request.file.path.display().to_string(),
+                checksum: request.file.checksum.clone(),
+                scale: request.scale,
+                at: crate::engine::utc_timestamp(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64),
+                ),
+                rows: outcome.tables.iter().cloned().collect(),
+                kept: outcome.kept.clone(),
+            };
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            session.set_state(SEEDED_KEY, &json).await.map_err(wrap)?;
+            events.emit(Event::SeedDone {
+                db: request.db.clone(),
+                rows: outcome.rows,
+                elapsed_ms: outcome.elapsed_ms,
+                skipped: None,
+            });
+            Ok(outcome)
+        }
+        Err(e) => Err(e),
+    };
+    session.close().await;
+    outcome
+}
+
+async fn seed_tables(
+    session: &mut Session,
+    request: &Request<'_>,
+    previous: Option<&Seeded>,
+    events: &Events,
+) -> Result<Outcome, DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    let catalog = session.catalog().await.map_err(wrap)?;
+    let names: Vec<String> = catalog.tables.keys().cloned().collect();
+    // Tables holding rows now are reference data, unless dbtwin filled them (a reseed keeps
+    // what the first seeding kept).
+    let filled = match previous {
+        Some(p) => p.kept.iter().cloned().collect(),
+        None => session.filled_tables(&names).await.map_err(wrap)?,
+    };
+    let mut existing: Existing = BTreeMap::new();
+    for (table, columns) in infer::kept_references(&catalog, request.file, &filled) {
+        let rows = session.key_rows(&table, &columns).await.map_err(wrap)?;
+        existing.insert((table, columns), Arc::new(rows));
+    }
+    let dialect =
+        if session.kind() == EngineKind::Postgres { Dialect::Postgres } else { Dialect::Mysql };
+    let plan = infer::plan(
+        &catalog,
+        request.file,
+        request.seed,
+        request.scale,
+        dialect,
+        &filled,
+        &existing,
+    )
+    .map_err(|errors| DataError::Plan {
+        db: request.db.clone(),
+        file: request.file.path.display().to_string(),
+        errors: ProfileErrors(errors),
+    })?;
+    events.emit(Event::SeedPlanned {
+        db: request.db.clone(),
+        tables: plan.tables.len(),
+        rows: plan.total_rows(),
+        kept: plan.kept.clone(),
+    });
+
+    let loaded: Vec<String> = plan.tables.iter().map(|t| t.name.clone()).collect();
+    let mut emptied = loaded.clone();
+    emptied.extend(plan.empty.iter().cloned());
+    let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+
+    let Plan { tables, kept, .. } = plan;
+    let tables = Arc::new(tables);
+    let counts = load_all(request, &tables, dialect, events).await?;
+
+    // Keys and indexes per table in parallel, then the foreign keys.
+    let started = Instant::now();
+    let groups: Vec<Vec<String>> = restore.keys.iter().map(|(_, s)| s.clone()).collect();
+    run_parallel(request, groups).await?;
+    let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
+    run_parallel(request, fks).await?;
+    session.finish_load(&loaded).await.map_err(wrap)?;
+    if !restore.is_empty() {
+        events.emit(Event::SeedKeysRestored {
+            db: request.db.clone(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+    let rows = counts.iter().map(|(_, n)| n).sum();
+    Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept, skipped: None })
+}
+
+/// Loads every table, [`streams`] at a time, each on its own connection.
+async fn load_all(
+    request: &Request<'_>,
+    tables: &Arc<Vec<TableGen>>,
+    dialect: Dialect,
+    events: &Events,
+) -> Result<Vec<(String, u64)>, DataError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let results: Vec<(usize, u64)> = stream::iter(0..tables.len())
+        .map(|index| load_table(request, tables.clone(), index, dialect, events))
+        .buffer_unordered(streams())
+        .try_collect()
+        .await?;
+    let mut counts: Vec<(String, u64)> = tables.iter().map(|t| (t.name.clone(), 0)).collect();
+    for (index, rows) in results {
+        counts[index].1 = rows;
+    }
+    Ok(counts)
+}
+
+async fn load_table(
+    request: &Request<'_>,
+    tables: Arc<Vec<TableGen>>,
+    index: usize,
+    dialect: Dialect,
+    events: &Events,
+) -> Result<(usize, u64), DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    let table = &tables[index];
+    let (name, total) = (table.name.clone(), table.rows);
+    let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let mut session = Session::connect(request.target).await.map_err(wrap)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+    let done = Arc::new(AtomicU64::new(0));
+    let generator = {
+        let (tables, done) = (tables.clone(), done.clone());
+        tokio::task::spawn_blocking(move || {
+            let table = &tables[index];
+            let mut row = 0;
+            while row < table.rows {
+                let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
+                let start = row;
+                // Rows in small steps until the chunk is full: row sizes are not known ahead.
+                while row < table.rows && chunk.len() < CHUNK_BYTES {
+                    let end = (row + 256).min(table.rows);
+                    table.write_rows(&tables, row..end, dialect, &mut chunk);
+                    row = end;
+                }
+                done.fetch_add(row - start, Ordering::Relaxed);
+                // The loader went away (it failed, or the run was interrupted): stop.
+                if tx.blocking_send(chunk).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    events.emit(Event::SeedProgress {
+        db: request.db.clone(),
+        table: name.clone(),
+        rows: 0,
+        total,
+        elapsed_ms: 0,
+        done: false,
+    });
+    let started = Instant::now();
+    let loading = session.load_rows(&name, &columns, rx);
+    let progress = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            events.emit(Event::SeedProgress {
+                db: request.db.clone(),
+                table: name.clone(),
+                rows: done.load(Ordering::Relaxed),
+                total,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+                done: false,
+            });
+        }
+    };
+    let loaded = tokio::select! {
+        loaded = loading => loaded,
+        () = progress => unreachable!("the progress loop never ends"),
+    };
+    let _ = generator.await;
+    session.close().await;
+    let rows = loaded.map_err(wrap)?;
+    events.emit(Event::SeedProgress {
+        db: request.db.clone(),
+        table: name,
+        rows,
+        total: rows,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        done: true,
+    });
+    Ok((index, rows))
+}
+
+/// Runs groups of statements, each group in order on its own connection, [`streams`] at once.
+async fn run_parallel(request: &Request<'_>, groups: Vec<Vec<String>>) -> Result<(), DataError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    stream::iter(groups.into_iter().filter(|g| !g.is_empty()))
+        .map(|group| async move {
+            let mut session = Session::connect(request.target).await.map_err(wrap)?;
+            let result = session.restore(&group).await.map_err(wrap);
+            session.close().await;
+            result
+        })
+        .buffer_unordered(streams())
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| ())
+}
+
+/// Redis: each key family's keys, values and TTLs as pipelined commands.
+async fn seed_redis(
+    session: &mut Session,
+    request: &Request<'_>,
+    events: &Events,
+) -> Result<Outcome, DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    let families =
+        infer::redis_plan(request.file, request.seed, request.scale).map_err(|errors| {
+            DataError::Plan {
+                db: request.db.clone(),
+                file: request.file.path.display().to_string(),
+                errors: ProfileErrors(errors),
+            }
+        })?;
+    let total: u64 = families.iter().map(|f| f.keys.rows).sum();
+    events.emit(Event::SeedPlanned {
+        db: request.db.clone(),
+        tables: families.len(),
+        rows: total,
+        kept: Vec::new(),
+    });
+    session.prepare_load(&[], request.reseed).await.map_err(wrap)?;
+    let mut counts = Vec::new();
+    for family in families {
+        let family = Arc::new(family);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Vec<String>>>(CHUNKS_IN_FLIGHT);
+        let generator = {
+            let family = family.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut batch = Vec::with_capacity(REDIS_BATCH);
+                for row in 0..family.keys.rows {
+                    batch.extend(family.commands(row));
+                    if batch.len() >= REDIS_BATCH
+                        && tx.blocking_send(std::mem::take(&mut batch)).is_err()
+                    {
+                        return;
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = tx.blocking_send(batch);
+                }
+            })
+        };
+        let started = Instant::now();
+        let result = session.load_commands(rx).await;
+        let _ = generator.await;
+        result.map_err(wrap)?;
+        events.emit(Event::SeedProgress {
+            db: request.db.clone(),
+            table: family.name.clone(),
+            rows: family.keys.rows,
+            total: family.keys.rows,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            done: true,
+        });
+        counts.push((family.name.clone(), family.keys.rows));
+    }
+    let rows = counts.iter().map(|(_, n)| n).sum();
+    Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
+}
+
+/// One Redis key family, generated like a table: column 0 is the key, the others the values.
+pub struct KeyFamily {
+    pub name: String,
+    pub keys: TableGen,
+    /// Per-member values for sets, sorted sets and lists (row `key × max + j`).
+    pub members: Option<TableGen>,
+    pub value: RedisValue,
+    pub ttl: Option<(u64, u64)>,
+}
+
+impl KeyFamily {
+    /// The commands that write key `row`.
+    pub fn commands(&self, row: u64) -> Vec<Vec<String>> {
+        let text = |t: &TableGen, i: usize, r: u64| plain(&t.value(&[], i, r));
+        let key = text(&self.keys, 0, row);
+        let mut commands = Vec::new();
+        match &self.value {
+            RedisValue::String(_) => {
+                commands.push(vec!["SET".into(), key.clone(), text(&self.keys, 1, row)]);
+            }
+            RedisValue::Hash(fields) => {
+                let mut command = vec!["HSET".to_owned(), key.clone()];
+                for (i, field) in fields.keys().enumerate() {
+                    command.push(field.clone());
+                    command.push(text(&self.keys, i + 1, row));
+                }
+                commands.push(command);
+            }
+            RedisValue::Set { members, .. }
+            | RedisValue::List { members, .. }
+            | RedisValue::Zset { members, .. } => {
+                let (min, max) = *members;
+                let count = min + super::rng::RowRng::new(self.keys.key, row).below(max - min + 1);
+                let Some(values) = &self.members else { return commands };
+                let verb = match &self.value {
+                    RedisValue::Set { .. } => "SADD",
+                    RedisValue::List { .. } => "RPUSH",
+                    _ => "ZADD",
+                };
+                let mut command = vec![verb.to_owned(), key.clone()];
+                for j in 0..count {
+                    let r = row * max.max(1) + j;
+                    if verb == "ZADD" {
+                        command.push(text(values, 1, r));
+                    }
+                    command.push(text(values, 0, r));
+                }
+                if count > 0 {
+                    commands.push(command);
+                }
+            }
+        }
+        if let Some((min, max)) = self.ttl {
+            let ttl = min + super::rng::RowRng::new(self.keys.key ^ 1, row).below(max - min + 1);
+            commands.push(vec!["EXPIRE".into(), key, ttl.max(1).to_string()]);
+        }
+        commands
+    }
+}

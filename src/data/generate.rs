@@ -292,7 +292,12 @@ impl TableGen {
                     }
                     text.push_str(&FakeKind::Word.draw(Locale::En, rng));
                 }
-                let text = truncate(&text, (*max).max(1), None);
+                let mut text = truncate(&text, (*max).max(1), None);
+                // A fixed-width column ignores trailing spaces when it counts characters.
+                if text.ends_with(' ') {
+                    text.pop();
+                    text.push('x');
+                }
                 Val::Text(if *unique { make_unique(&text, row) } else { text })
             }
             Gen::Template(parts) => {

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod load;
+mod triggers;
 
 use std::collections::BTreeMap;
 

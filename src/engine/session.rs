@@ -360,7 +360,14 @@ impl Session {
     ) -> Result<Restore, EngineError> {
         match &mut self.inner {
             Inner::Postgres(s) => s.prepare_load(tables, empty).await,
-            Inner::Mysql(s) => s.prepare_load(tables, empty).await,
+            Inner::Mysql(s) => {
+                let mut restore = s.prepare_load(tables, empty).await?;
+                let triggers = s.take_triggers(tables).await?;
+                if !triggers.is_empty() {
+                    restore.keys.push(("triggers".to_owned(), triggers));
+                }
+                Ok(restore)
+            }
             Inner::Redis(s) => s.prepare_load(empty).await.map(|()| Restore::default()),
         }
     }

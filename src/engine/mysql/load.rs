@@ -23,8 +23,9 @@ use crate::engine::session::Restore;
 /// file's bytes may be cut anywhere: a big chunk goes as several packets.
 const PIECE: usize = 1 << 20;
 
-/// Server errors meaning LOAD DATA LOCAL is turned off (MariaDB says 1148, MySQL 3948).
-const LOCAL_REFUSED: [u16; 2] = [1148, 3948];
+/// Server errors meaning LOAD DATA LOCAL is turned off: MariaDB's older 1148 and newer 4166,
+/// MySQL's 3948.
+const LOCAL_REFUSED: [u16; 3] = [1148, 3948, 4166];
 
 /// One query telling which of `tables` hold a row: it returns their positions.
 fn filled_query(tables: &[String]) -> String {

@@ -405,10 +405,21 @@ async fn mariadb_and_redis_demo_data() {
             .await
             .unwrap();
         sums.push(sum);
-        // New orders get ids past the generated ones.
+        // New orders get ids past the generated ones, and the triggers taken off for the load
+        // are back: the new order gets its status-history row.
         conn.query_drop("INSERT INTO orders (number, user_id) VALUES ('ORD-NEW', 1)")
             .await
             .unwrap();
+        let history: Option<i64> = conn
+            .query_first("SELECT count(*) FROM order_status_history h JOIN orders o ON o.id = h.order_id WHERE o.number = 'ORD-NEW'")
+            .await
+            .unwrap();
+        assert_eq!(history, Some(1), "the orders trigger fires again after seeding");
+        let record: Option<i64> = conn
+            .query_first("SELECT count(*) FROM dbtwin_state WHERE name LIKE 'seed_restore%'")
+            .await
+            .unwrap();
+        assert_eq!(record, Some(0), "no restore left pending");
         conn.disconnect().await.unwrap();
     }
     assert_eq!(sums[0], sums[1], "same seed, same rows");

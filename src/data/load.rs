@@ -117,7 +117,14 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
         && !request.reseed
     {
         session.close().await;
-        let reason = format!("seeded before (at {}, seed {})", previous.at, previous.seed);
+        let mut reason = format!("seeded before (at {}, seed {})", previous.at, previous.seed);
+        // Say when the data no longer follows what the files say: the user may want a reseed.
+        if previous.checksum != request.file.checksum {
+            reason.push_str("; the seed file changed since");
+        }
+        if previous.seed != request.seed {
+            reason.push_str(&format!("; the seed is now {}", request.seed));
+        }
         events.emit(Event::SeedDone {
             db: request.db.clone(),
             rows: 0,

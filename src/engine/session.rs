@@ -361,6 +361,7 @@ impl Session {
         match &mut self.inner {
             Inner::Postgres(s) => s.prepare_load(tables, empty).await,
             Inner::Mysql(s) => {
+                s.restore_pending_triggers().await?;
                 let mut restore = s.prepare_load(tables, empty).await?;
                 let triggers = s.take_triggers(tables).await?;
                 if !triggers.is_empty() {
@@ -403,7 +404,10 @@ impl Session {
     pub async fn finish_load(&mut self, tables: &[String]) -> Result<(), EngineError> {
         match &mut self.inner {
             Inner::Postgres(s) => s.finish_load(tables).await,
-            Inner::Mysql(s) => s.finish_load(tables).await,
+            Inner::Mysql(s) => {
+                s.finish_load(tables).await?;
+                s.forget_triggers().await
+            }
             Inner::Redis(_) => Ok(()),
         }
     }

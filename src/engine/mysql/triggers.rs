@@ -2,12 +2,17 @@
 //! would write rows dbtwin did not plan (a history row per generated order, colliding with the
 //! generated history) or run a procedure per row. So each trigger of the loaded tables is read
 //! (`SHOW CREATE TRIGGER`), dropped, and created again from that text after the load, in its
-//! original order. The catalog holds no triggers, so `status` sees no change either way.
+//! original order. The catalog holds no triggers, so `status` sees no change either way. The
+//! statements are recorded in dbtwin_state before anything is dropped, so a load that fails or is
+//! interrupted halfway leaves them for the next `seed` to put back.
 
 use mysql_async::prelude::Queryable;
 
 use super::{Session, ident, query_error};
 use crate::engine::EngineError;
+
+/// The dbtwin_state key holding the triggers a load took away, until it put them back.
+const TRIGGERS_KEY: &str = "seed_restore_triggers";
 
 impl Session {
     /// Drops the triggers of `tables`; returns the statements that create them again.
@@ -44,6 +49,10 @@ impl Session {
                 None => return Err(EngineError::new(format!("trigger {name} has no definition"))),
             }
         }
+        if !create.is_empty() {
+            let json = serde_json::to_string(&create).unwrap_or_default();
+            self.set_state(TRIGGERS_KEY, &json).await?;
+        }
         for name in &names {
             self.conn
                 .query_drop(format!("DROP TRIGGER {}", ident(name)))
@@ -51,5 +60,38 @@ impl Session {
                 .map_err(|e| query_error(&format!("failed to drop trigger {name}"), e))?;
         }
         Ok(create)
+    }
+}
+
+impl Session {
+    /// Triggers an interrupted load took away and never put back: created again now (those that
+    /// exist already are left as they are).
+    pub(in crate::engine) async fn restore_pending_triggers(&mut self) -> Result<(), EngineError> {
+        let Some(json) = self.state(TRIGGERS_KEY).await? else { return Ok(()) };
+        let statements: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
+        for statement in &statements {
+            if let Err(e) = self.conn.query_drop(statement).await {
+                // 1359: the trigger already exists (the load got that far).
+                let exists = matches!(&e, mysql_async::Error::Server(s) if s.code == 1359);
+                if !exists {
+                    return Err(query_error(
+                        "failed to put back a trigger of an interrupted load",
+                        e,
+                    ));
+                }
+            }
+        }
+        self.forget_triggers().await
+    }
+
+    /// The load put its triggers back: the record goes.
+    pub(in crate::engine) async fn forget_triggers(&mut self) -> Result<(), EngineError> {
+        if self.state(TRIGGERS_KEY).await?.is_none() {
+            return Ok(());
+        }
+        self.conn
+            .exec_drop(format!("DELETE FROM {} WHERE name = ?", self.state), (TRIGGERS_KEY,))
+            .await
+            .map_err(|e| query_error("failed to clear the trigger record", e))
     }
 }

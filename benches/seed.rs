@@ -13,9 +13,10 @@
 //! * **(b) the Python script people write** (`benches/seed/faker_seed.py`: Faker with defaults,
 //!   row by row, csv.writer), its CSV loaded with COPY into the migrated schema. Timed on a
 //!   100,000-row sample of each table (generation and COPY), each scaled to its full count (×10
-//!   users, ×30 orders), plus one interpreter start. PostgreSQL only. The goal: (b) at least 30×
-//!   dbtwin. Faker lives in a venv under the target directory, installed with pip when missing;
-//!   when that fails, (b) is reported as not run.
+//!   users, ×30 orders), plus one interpreter start. PostgreSQL only. Linear scaling flatters
+//!   Faker slightly (`fake.unique` checks a set that would be 10× larger). The goal: (b) at least
+//!   30× dbtwin. Faker lives in a venv under the target directory, installed with pip when
+//!   missing; when that fails, (b) is reported as not run.
 //!
 //! Also printed: dbtwin's peak RSS (`/usr/bin/time -f %M` when present, else `VmHWM` polled from
 //! /proc) and rows per second. Every database is checked after each timed step (row counts; keys,
@@ -23,10 +24,11 @@
 //! orphaned order), and, once, `dbtwin diff` compares the schema the raw load ends with to
 //! dbtwin's.
 //!
-//! Environment: `DBTWIN_BENCH_RUNS` (default 1: these are big), `DBTWIN_BENCH_SCALE` (default
-//! 1.0) multiplies every row count (0.05 to develop), `DBTWIN_BENCH_CSV_FROM_PYTHON=1` writes the
-//! CSV files of (a) with the Faker script instead of exporting them from dbtwin's databases, so
-//! (a) and (b) run with a dbtwin that cannot seed yet (dbtwin's side is then skipped).
+//! Environment: `DBTWIN_BENCH_RUNS` (default 1: these are big; later runs time `seed --reseed`,
+//! which empties the tables first), `DBTWIN_BENCH_SCALE` (default 1.0) multiplies every row count
+//! (`seed --rows-scale`; 0.05 to develop), `DBTWIN_BENCH_CSV_FROM_PYTHON=1` writes the CSV files
+//! of (a) with the Faker script instead of exporting them from dbtwin's databases, so (a) and (b)
+//! can be measured when `dbtwin seed` fails (its failure is then reported, not fatal).
 //!
 //! The environment `bench-seed` is brought up at the start (`up --no-data`: containers,
 //! migrations, no rows) and removed at the end, on error, on panic and on Ctrl-C. The bench prints
@@ -34,7 +36,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -49,9 +50,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ENV: &str = "bench-seed";
 const PROFILES: [&str; 2] = ["benches/seed/profile.yaml", "profiles/offline.yaml"];
 const IMAGES: [&str; 2] = ["dbtwin-offline/postgres:17", "dbtwin-offline/mariadb:11.8"];
-/// The seed files, whose `rows:` the bench rewrites for `DBTWIN_BENCH_SCALE`.
-const SEED_FILES: [(&str, &str); 2] =
-    [("pg", "benches/seed/pg.yaml"), ("maria", "benches/seed/maria.yaml")];
 const PG_MIGRATION: &str = "benches/seed/pg/V1__users_orders.sql";
 const FAKER_SCRIPT: &str = "benches/seed/faker_seed.py";
 /// The MariaDB container, where `SELECT … INTO OUTFILE` writes.
@@ -186,45 +184,12 @@ impl Config {
     }
 }
 
-/// What the dbtwin binary can do: `seed` is being written while this bench is.
-struct Features {
-    seed: bool,
-    up_no_data: bool,
-}
-
-impl Features {
-    fn probe() -> Features {
-        let help = |args: &[&str]| {
-            Command::new(DBTWIN)
-                .args(args)
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        };
-        Features {
-            seed: help(&["seed", "--help"]).is_some(),
-            up_no_data: help(&["up", "--help"]).is_some_and(|h| h.contains("--no-data")),
-        }
-    }
-}
-
 fn bench() -> Result<(), String> {
     let cfg = Config::from_env()?;
     check_tools()?;
-    let features = Features::probe();
-    if !features.seed && !cfg.csv_from_python {
-        return Err("this dbtwin has no `seed` command, so there is nothing to export the raw \
-                    baseline's rows from\nhint: DBTWIN_BENCH_CSV_FROM_PYTHON=1 measures (a) and \
-                    (b) on CSV files written by the Faker script"
-            .into());
-    }
     catch_interrupts()?;
     let dir =
         tempfile::tempdir().map_err(|e| format!("failed to make a temporary directory: {e}"))?;
-    let profiles = profiles(&cfg, dir.path())?;
     let python = python_with_faker();
 
     println!(
@@ -244,27 +209,18 @@ fn bench() -> Result<(), String> {
         eprintln!("removing the environment `{ENV}` an earlier bench left");
         down()?;
     }
-    let env = Environment::up(&profiles, features.up_no_data)?;
+    let env = Environment::up()?;
     let urls = env.urls()?;
 
-    let mut pg = PgFigures::default();
-    let mut maria = MariaFigures::default();
+    let mut pg = Figures::new("PostgreSQL 17", "(a) COPY", true);
+    let mut maria = Figures::new("MariaDB 11.8", "LOAD DATA", false);
     let mut csv = None;
     for run in 0..cfg.runs {
-        if features.seed {
-            if run > 0 {
-                empty_seeded_tables(&urls)?;
-            }
-            checkpoint(&urls.pg)?;
-            let (t, rss) = time_dbtwin_seed(&profiles, "bench.pg")?;
-            verify_pg(&urls.pg, &cfg).map_err(|e| format!("after dbtwin seed: {e}"))?;
-            pg.dbtwin.push(t);
-            pg.rss.extend(rss);
-            let (t, rss) = time_dbtwin_seed(&profiles, "bench.maria")?;
-            verify_maria(&urls.maria, &cfg).map_err(|e| format!("after dbtwin seed: {e}"))?;
-            maria.dbtwin.push(t);
-            maria.rss.extend(rss);
-        }
+        // A database is seeded once; later runs empty and refill it (the emptying is a TRUNCATE).
+        let reseed = run > 0;
+        checkpoint(&urls.pg)?;
+        pg.dbtwin_seed(&cfg, "bench.pg", reseed, || verify_pg(&urls.pg, &cfg))?;
+        maria.dbtwin_seed(&cfg, "bench.maria", reseed, || verify_maria(&urls.maria, &cfg))?;
         if csv.is_none() {
             csv = Some(if cfg.csv_from_python {
                 faker_csv(python.as_ref().map_err(Clone::clone)?, &cfg, dir.path())?
@@ -275,12 +231,8 @@ fn bench() -> Result<(), String> {
         let files = csv.as_ref().expect("made in the first run");
 
         let raw_pg = pg_database(&urls.pg, "raw");
-        let (load, keys) = pg_raw(&urls.pg, &raw_pg, files, false, &cfg)?;
-        pg.raw1.push(load + keys);
-        pg.raw1_parts.push((load, keys));
-        let (load, keys) = pg_raw(&urls.pg, &raw_pg, files, true, &cfg)?;
-        pg.raw2.push(load + keys);
-        pg.raw2_parts.push((load, keys));
+        pg.raw1.push(pg_raw(&urls.pg, &raw_pg, files, false, &cfg)?);
+        pg.raw2.push(pg_raw(&urls.pg, &raw_pg, files, true, &cfg)?);
         if run == 0 {
             pg.same_schema = Some(same_schema(&raw_pg, &urls.pg));
         }
@@ -291,19 +243,15 @@ fn bench() -> Result<(), String> {
         }
 
         let raw_maria = urls.maria.with_database("raw");
-        let (load, keys) = maria_raw(&urls.maria, &raw_maria, files, false, &cfg)?;
-        maria.raw1.push(load + keys);
-        maria.raw1_parts.push((load, keys));
-        let (load, keys) = maria_raw(&urls.maria, &raw_maria, files, true, &cfg)?;
-        maria.raw2.push(load + keys);
-        maria.raw2_parts.push((load, keys));
+        maria.raw1.push(maria_raw(&urls.maria, &raw_maria, files, false, &cfg)?);
+        maria.raw2.push(maria_raw(&urls.maria, &raw_maria, files, true, &cfg)?);
         if run == 0 {
             maria.same_schema = Some(same_schema(&raw_maria.url(), &urls.maria.url()));
         }
         mariadb(&urls.maria, "DROP DATABASE raw")?;
     }
-    pg.print(&cfg, features.seed);
-    maria.print(&cfg, features.seed);
+    pg.print(&cfg);
+    maria.print(&cfg);
     drop(env);
     Ok(())
 }
@@ -316,16 +264,10 @@ fn bench() -> Result<(), String> {
 struct Environment;
 
 impl Environment {
-    fn up(profiles: &[PathBuf], no_data: bool) -> Result<Environment, String> {
+    /// `dbtwin up --no-data`: the containers, migrated, without rows.
+    fn up() -> Result<Environment, String> {
         let env = Environment;
-        let mut up = dbtwin(&["up", "--quiet", "--env", ENV]);
-        for p in profiles {
-            up.arg("--profile").arg(p);
-        }
-        if no_data {
-            up.arg("--no-data");
-        }
-        run(&mut up)?;
+        run(&mut dbtwin(&["up", "--quiet", "--no-data", "--env", ENV]))?;
         Ok(env)
     }
 
@@ -376,38 +318,14 @@ fn leftover() -> bool {
     .is_ok_and(|ids| !ids.is_empty())
 }
 
+/// dbtwin with `args` and the bench's profiles (which only `up` and `seed` read).
 fn dbtwin(args: &[&str]) -> Command {
     let mut cmd = Command::new(DBTWIN);
     cmd.current_dir(ROOT).args(args);
+    if matches!(args.first(), Some(&"up" | &"seed")) {
+        cmd.args(PROFILES.iter().flat_map(|p| ["--profile", p]));
+    }
     cmd
-}
-
-/// The profile files for `up` and `seed`: the bench's, the offline images, and, when the scale is
-/// not 1, an overlay pointing both databases at seed files with scaled `rows:`.
-fn profiles(cfg: &Config, dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut profiles: Vec<PathBuf> = PROFILES.iter().map(|p| Path::new(ROOT).join(p)).collect();
-    if cfg.users == USERS && cfg.orders == ORDERS {
-        return Ok(profiles);
-    }
-    let mut overlay = String::from("services:\n  bench:\n    databases:\n");
-    for (db, file) in SEED_FILES {
-        let text = read(&Path::new(ROOT).join(file))?;
-        let mut scaled = text.clone();
-        for (full, count) in [(USERS, cfg.users), (ORDERS, cfg.orders)] {
-            let line = format!("rows: {full}\n");
-            if scaled.matches(&line).count() != 1 {
-                return Err(format!("{file}: expected one `{}` to scale", line.trim()));
-            }
-            scaled = scaled.replace(&line, &format!("rows: {count}\n"));
-        }
-        let path = dir.join(format!("scaled-{db}.yaml"));
-        write(&path, &scaled)?;
-        let _ = writeln!(overlay, "      {db}: {{ data: \"{}\" }}", path.display());
-    }
-    let path = dir.join("scaled.yaml");
-    write(&path, &overlay)?;
-    profiles.push(path);
-    Ok(profiles)
 }
 
 /// The admin URLs of the two databases.
@@ -471,11 +389,19 @@ fn pg_database(url: &str, database: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // dbtwin's side.
 
-/// `dbtwin seed` of one database, and its peak RSS in KiB when it could be read.
-fn time_dbtwin_seed(profiles: &[PathBuf], target: &str) -> Result<(Duration, Option<u64>), String> {
+/// `dbtwin seed` of one database (`--reseed` to empty and refill it), and its peak RSS in KiB
+/// when it could be read.
+fn time_dbtwin_seed(
+    cfg: &Config,
+    target: &str,
+    reseed: bool,
+) -> Result<(Duration, Option<u64>), String> {
     let mut seed = dbtwin(&["seed", "--quiet", "--env", ENV]);
-    for p in profiles {
-        seed.arg("--profile").arg(p);
+    if cfg.scale != 1.0 {
+        seed.args(["--rows-scale", &cfg.scale.to_string()]);
+    }
+    if reseed {
+        seed.arg("--reseed");
     }
     seed.arg(target);
     time_with_peak_rss(seed)
@@ -516,16 +442,6 @@ fn time_with_peak_rss(cmd: Command) -> Result<(Duration, Option<u64>), String> {
 fn vm_hwm(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Empties what `dbtwin seed` filled, so the next run seeds the migrated schema again.
-fn empty_seeded_tables(urls: &Urls) -> Result<(), String> {
-    psql(&urls.pg, &["TRUNCATE orders, users"])?;
-    mariadb(
-        &urls.maria,
-        "SET foreign_key_checks = 0; TRUNCATE orders; TRUNCATE users; SET foreign_key_checks = 1",
-    )
-    .map(drop)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,7 +502,7 @@ fn docker_exec(args: &[&str]) -> Result<(), String> {
 /// Rows written by the Faker script (DBTWIN_BENCH_CSV_FROM_PYTHON=1), both tables at once.
 fn faker_csv(python: &Path, cfg: &Config, dir: &Path) -> Result<CsvFiles, String> {
     eprintln!(
-        "writing {} users and {} orders with Faker for (a) (not timed; ~4 minutes at full scale)",
+        "writing {} users and {} orders with Faker for (a) (not timed; minutes at full scale)",
         thousands(cfg.users),
         thousands(cfg.orders)
     );
@@ -919,155 +835,188 @@ fn python_with_faker() -> Result<PathBuf, String> {
 // ---------------------------------------------------------------------------------------------
 // Figures.
 
-#[derive(Default)]
-struct PgFigures {
+/// Every figure of one engine, over the runs.
+struct Figures {
+    engine: &'static str,
+    /// How the raw baseline loads: `(a) COPY`, `LOAD DATA`.
+    raw: &'static str,
     dbtwin: Vec<Duration>,
+    /// Why `dbtwin seed` could not be measured (DBTWIN_BENCH_CSV_FROM_PYTHON=1 goes on without).
+    dbtwin_error: Option<String>,
+    /// Peak RSS of each `dbtwin seed`, KiB.
     rss: Vec<u64>,
-    raw1: Vec<Duration>,
-    raw1_parts: Vec<(Duration, Duration)>,
-    raw2: Vec<Duration>,
-    raw2_parts: Vec<(Duration, Duration)>,
+    /// (load, keys) of each raw load with 1 stream, and (streams, foreign key) with 2.
+    raw1: Vec<(Duration, Duration)>,
+    raw2: Vec<(Duration, Duration)>,
+    /// Whether (b) applies (PostgreSQL only).
+    faker_applies: bool,
     faker: Vec<FakerRun>,
     faker_error: Option<String>,
     same_schema: Option<Result<(), String>>,
 }
 
-#[derive(Default)]
-struct MariaFigures {
-    dbtwin: Vec<Duration>,
-    rss: Vec<u64>,
-    raw1: Vec<Duration>,
-    raw1_parts: Vec<(Duration, Duration)>,
-    raw2: Vec<Duration>,
-    raw2_parts: Vec<(Duration, Duration)>,
-    same_schema: Option<Result<(), String>>,
-}
+impl Figures {
+    fn new(engine: &'static str, raw: &'static str, faker_applies: bool) -> Figures {
+        Figures {
+            engine,
+            raw,
+            dbtwin: Vec::new(),
+            dbtwin_error: None,
+            rss: Vec::new(),
+            raw1: Vec::new(),
+            raw2: Vec::new(),
+            faker_applies,
+            faker: Vec::new(),
+            faker_error: None,
+            same_schema: None,
+        }
+    }
 
-impl PgFigures {
-    fn print(&self, cfg: &Config, seeded: bool) {
+    /// Times `dbtwin seed` of one database and checks what it left. A failure ends the bench,
+    /// unless the CSV files come from Python: then the baselines do not need dbtwin's rows, and
+    /// the failure is reported with them.
+    fn dbtwin_seed(
+        &mut self,
+        cfg: &Config,
+        target: &str,
+        reseed: bool,
+        verify: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), String> {
+        if self.dbtwin_error.is_some() {
+            return Ok(());
+        }
+        let measured = time_dbtwin_seed(cfg, target, reseed).and_then(|(t, rss)| {
+            verify().map_err(|e| format!("after dbtwin seed {target}: {e}"))?;
+            Ok((t, rss))
+        });
+        match measured {
+            Ok((t, rss)) => {
+                self.dbtwin.push(t);
+                self.rss.extend(rss);
+                Ok(())
+            }
+            Err(e) if cfg.csv_from_python && !interrupted() => {
+                eprintln!("dbtwin seed {target} failed; measuring the baselines without it:\n{e}");
+                self.dbtwin_error = Some(e);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn print(&self, cfg: &Config) {
         println!();
-        println!("PostgreSQL 17");
-        let dbtwin = seeded.then(|| median(&self.dbtwin));
-        print_dbtwin(cfg, dbtwin, &self.rss);
-        let raw1 = median(&self.raw1);
-        let raw2 = median(&self.raw2);
-        print_raw(cfg, "(a) COPY, 1 stream, then keys", raw1, &self.raw1_parts, LOAD_KEYS);
-        print_raw(cfg, "(a) COPY, 2 streams, then keys", raw2, &self.raw2_parts, STREAMS_FK);
-        if self.faker.is_empty() {
-            let why = self.faker_error.as_deref().unwrap_or("not run");
-            println!("  (b) Faker + COPY: could not run: {why}");
-        } else {
-            let total = median_f64(self.faker.iter().map(FakerRun::total).collect());
-            let last = &self.faker[self.faker.len() - 1];
-            println!(
-                "  {:<34} {:>8.2} s {:>11} rows/s",
-                "(b) Faker + COPY, scaled",
-                total,
-                rate(cfg.rows(), total)
-            );
-            for (table, s) in [("users", &last.users), ("orders", &last.orders)] {
+        println!("{}", self.engine);
+        let dbtwin = (self.dbtwin_error.is_none() && !self.dbtwin.is_empty())
+            .then(|| median(&self.dbtwin).as_secs_f64());
+        match dbtwin {
+            Some(d) => {
+                let rss = self
+                    .rss
+                    .iter()
+                    .max()
+                    .map_or("?".to_string(), |kb| format!("{} MiB", kb / 1024));
                 println!(
-                    "      {table}: {} sampled, Faker {:.2} s + COPY {:.2} s, ×{:.1} = {:.1} s",
-                    thousands(s.rows),
-                    s.generate.as_secs_f64(),
-                    s.copy.as_secs_f64(),
-                    s.factor,
-                    s.scaled()
+                    "  {:<34} {d:>8.2} s {:>11} rows/s   peak RSS {rss}{}",
+                    "dbtwin seed",
+                    rate(cfg.rows(), d),
+                    each_run(self.dbtwin.iter().map(Duration::as_secs_f64)),
                 );
             }
-            println!(
-                "      Python start and Faker import, once: {:.2} s",
-                last.startup.as_secs_f64()
-            );
+            None => {
+                let why = self.dbtwin_error.as_deref().unwrap_or("not run");
+                println!(
+                    "  {:<34} not measured: {}",
+                    "dbtwin seed",
+                    why.lines().next().unwrap_or("")
+                );
+            }
         }
-        print_schema_check(&self.same_schema);
+        let raw1 =
+            print_raw(cfg, &format!("{}, 1 stream, then keys", self.raw), &self.raw1, LOAD_KEYS);
+        let raw2 =
+            print_raw(cfg, &format!("{}, 2 streams, then keys", self.raw), &self.raw2, STREAMS_FK);
+        let faker = self.print_faker(cfg);
+        match &self.same_schema {
+            Some(Ok(())) => {
+                println!("  schema after the raw load: the same as dbtwin's (dbtwin diff)")
+            }
+            Some(Err(e)) => {
+                println!("  schema after the raw load: NOT the same as dbtwin's:");
+                for line in e.lines() {
+                    println!("    {line}");
+                }
+            }
+            None => {}
+        }
         let (baseline, which) = if raw2 < raw1 { (raw2, "2 streams") } else { (raw1, "1 stream") };
-        println!("  baseline (a) = {which}, the faster");
+        println!("  baseline {} = {which}, the faster", self.raw);
         let Some(dbtwin) = dbtwin else {
             println!("  ratios: none, dbtwin seed was not measured");
             return;
         };
-        print_ratio("dbtwin / (a)", dbtwin.as_secs_f64() / baseline.as_secs_f64(), GOAL_RAW, false);
-        if !self.faker.is_empty() {
-            let total = median_f64(self.faker.iter().map(FakerRun::total).collect());
-            print_ratio("(b) / dbtwin", total / dbtwin.as_secs_f64(), GOAL_FAKER, true);
+        print_ratio(&format!("dbtwin / {}", self.raw), dbtwin / baseline, GOAL_RAW, false);
+        if let Some(faker) = faker {
+            print_ratio("(b) / dbtwin", faker / dbtwin, GOAL_FAKER, true);
         }
+    }
+
+    /// Prints (b), and returns its median scaled seconds.
+    fn print_faker(&self, cfg: &Config) -> Option<f64> {
+        if !self.faker_applies {
+            return None;
+        }
+        let Some(last) = self.faker.last() else {
+            let why = self.faker_error.as_deref().unwrap_or("not run");
+            println!("  (b) Faker + COPY: could not run: {why}");
+            return None;
+        };
+        let total = median_f64(self.faker.iter().map(FakerRun::total).collect());
+        println!(
+            "  {:<34} {total:>8.2} s {:>11} rows/s{}",
+            "(b) Faker + COPY, scaled",
+            rate(cfg.rows(), total),
+            each_run(self.faker.iter().map(FakerRun::total)),
+        );
+        for (table, s) in [("users", &last.users), ("orders", &last.orders)] {
+            println!(
+                "      {table}: {} sampled, Faker {:.2} s + COPY {:.2} s, ×{:.1} = {:.1} s",
+                thousands(s.rows),
+                s.generate.as_secs_f64(),
+                s.copy.as_secs_f64(),
+                s.factor,
+                s.scaled()
+            );
+        }
+        println!("      Python start and Faker import, once: {:.2} s", last.startup.as_secs_f64());
+        Some(total)
     }
 }
 
-impl MariaFigures {
-    fn print(&self, cfg: &Config, seeded: bool) {
-        println!();
-        println!("MariaDB 11.8");
-        let dbtwin = seeded.then(|| median(&self.dbtwin));
-        print_dbtwin(cfg, dbtwin, &self.rss);
-        let raw1 = median(&self.raw1);
-        let raw2 = median(&self.raw2);
-        print_raw(cfg, "LOAD DATA, 1 stream, then keys", raw1, &self.raw1_parts, LOAD_KEYS);
-        print_raw(cfg, "LOAD DATA, 2 streams, then keys", raw2, &self.raw2_parts, STREAMS_FK);
-        print_schema_check(&self.same_schema);
-        let (baseline, which) = if raw2 < raw1 { (raw2, "2 streams") } else { (raw1, "1 stream") };
-        println!("  baseline = {which}, the faster");
-        match dbtwin {
-            Some(d) => {
-                print_ratio(
-                    "dbtwin / LOAD DATA",
-                    d.as_secs_f64() / baseline.as_secs_f64(),
-                    GOAL_RAW,
-                    false,
-                );
-            }
-            None => println!("  ratio: none, dbtwin seed was not measured"),
-        }
-    }
-}
-
-fn print_dbtwin(cfg: &Config, dbtwin: Option<Duration>, rss: &[u64]) {
-    let Some(d) = dbtwin else {
-        println!("  {:<34} not measured (this dbtwin has no `seed` command)", "dbtwin seed");
-        return;
-    };
-    let rss = rss.iter().max().map_or("?".to_string(), |kb| format!("{} MiB", kb / 1024));
-    println!(
-        "  {:<34} {:>8.2} s {:>11} rows/s   peak RSS {rss}",
-        "dbtwin seed",
-        d.as_secs_f64(),
-        rate(cfg.rows(), d.as_secs_f64())
-    );
-}
-
-/// A raw load's median, with the two phases of the run closest to it, named by `names`.
-fn print_raw(
-    cfg: &Config,
-    what: &str,
-    total: Duration,
-    parts: &[(Duration, Duration)],
-    names: (&str, &str),
-) {
+/// Prints a raw load's median with the two phases of the run closest to it (named by `names`);
+/// returns the median in seconds.
+fn print_raw(cfg: &Config, what: &str, runs: &[(Duration, Duration)], names: (&str, &str)) -> f64 {
+    let totals: Vec<Duration> = runs.iter().map(|(a, b)| *a + *b).collect();
+    let total = median(&totals);
     let (first, rest) =
-        parts.iter().min_by_key(|(a, b)| (*a + *b).abs_diff(total)).copied().unwrap_or_default();
+        runs.iter().min_by_key(|(a, b)| (*a + *b).abs_diff(total)).copied().unwrap_or_default();
     println!(
-        "  {what:<34} {:>8.2} s {:>11} rows/s   ({} {:.2} s + {} {:.2} s)",
+        "  {what:<34} {:>8.2} s {:>11} rows/s   ({} {:.2} s + {} {:.2} s){}",
         total.as_secs_f64(),
         rate(cfg.rows(), total.as_secs_f64()),
         names.0,
         first.as_secs_f64(),
         names.1,
-        rest.as_secs_f64()
+        rest.as_secs_f64(),
+        each_run(totals.iter().map(Duration::as_secs_f64)),
     );
+    total.as_secs_f64()
 }
 
-fn print_schema_check(check: &Option<Result<(), String>>) {
-    match check {
-        Some(Ok(())) => println!("  schema after (a): the same as dbtwin's (dbtwin diff)"),
-        Some(Err(e)) => {
-            println!("  schema after (a): NOT the same as dbtwin's:");
-            for line in e.lines() {
-                println!("    {line}");
-            }
-        }
-        None => {}
-    }
+/// Every run's seconds, when there were several: the spread behind a median.
+fn each_run(seconds: impl Iterator<Item = f64>) -> String {
+    let all: Vec<String> = seconds.map(|s| format!("{s:.2}")).collect();
+    if all.len() < 2 { String::new() } else { format!("   runs: {}", all.join(", ")) }
 }
 
 fn print_ratio(what: &str, ratio: f64, goal: f64, at_least: bool) {
@@ -1254,10 +1203,6 @@ fn percent_encode(s: &str) -> String {
 
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("failed to read {}: {e}", path.display()))
-}
-
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("failed to write {}: {e}", path.display()))
 }
 
 // ---------------------------------------------------------------------------------------------

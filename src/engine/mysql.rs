@@ -4,6 +4,7 @@
 //! then restart the real one, so only the final server answers over TCP.
 
 mod catalog;
+mod indexes;
 mod load;
 mod triggers;
 

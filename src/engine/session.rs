@@ -363,6 +363,9 @@ impl Session {
             Inner::Mysql(s) => {
                 s.restore_pending_triggers().await?;
                 let mut restore = s.prepare_load(tables, empty).await?;
+                let indexes = s.take_indexes(tables).await?;
+                restore.keys.extend(indexes.keys);
+                restore.foreign_keys.extend(indexes.foreign_keys);
                 let triggers = s.take_triggers(tables).await?;
                 if !triggers.is_empty() {
                     restore.keys.push(("triggers".to_owned(), triggers));
@@ -406,6 +409,7 @@ impl Session {
             Inner::Postgres(s) => s.finish_load(tables).await,
             Inner::Mysql(s) => {
                 s.finish_load(tables).await?;
+                s.forget_restore().await?;
                 s.forget_triggers().await
             }
             Inner::Redis(_) => Ok(()),

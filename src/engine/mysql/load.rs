@@ -251,7 +251,22 @@ impl Session {
         statements: &[String],
     ) -> Result<(), EngineError> {
         for statement in statements {
-            self.conn.query_drop(statement).await.map_err(|e| {
+            // A foreign key's check: a row found is a row without its parent.
+            if let Some(query) = statement.strip_prefix(super::indexes::EXPECT_EMPTY) {
+                let found: Option<i64> = self.conn.query_first(query).await.map_err(|e| {
+                    EngineError::new(format!(
+                        "failed to check a foreign key ({query}): {}",
+                        server_error(&e).0
+                    ))
+                })?;
+                if found.is_some() {
+                    return Err(EngineError::new(format!(
+                        "a foreign key has rows without a parent ({query})"
+                    )));
+                }
+                continue;
+            }
+            self.restore_one(statement).await.map_err(|e| {
                 EngineError::new(format!(
                     "failed to put back what loading took away ({statement}): {}",
                     server_error(&e).0

@@ -22,6 +22,9 @@ const RESTORE_KEY: &str = "seed_restore";
 /// Marks a query of a restore that must find no row.
 pub(super) const EXPECT_EMPTY: &str = "/* dbtwin:expect-empty */ ";
 
+/// A name and its line of `SHOW CREATE TABLE`.
+type Named = (String, String);
+
 /// One foreign key as `SHOW CREATE TABLE` prints it.
 struct ForeignKey {
     table: String,
@@ -167,7 +170,7 @@ impl Session {
 /// The secondary indexes (`KEY`, `UNIQUE KEY`: name, line) and foreign keys (name, line) of a
 /// `SHOW CREATE TABLE` text. Full-text and spatial indexes stay live: they are rare in loaded
 /// tables and rebuild differently.
-fn parse_create(create: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn parse_create(create: &str) -> (Vec<Named>, Vec<Named>) {
     let mut keys = Vec::new();
     let mut fks = Vec::new();
     for line in create.lines() {

@@ -1448,6 +1448,13 @@ pub async fn migrate_environment<R: Runtime>(
     }
 }
 
+/// How `seed` fills: row counts scaled, and whether seeded databases are emptied and refilled.
+#[derive(Clone, Copy, Debug)]
+pub struct SeedOptions {
+    pub scale: f64,
+    pub reseed: bool,
+}
+
 /// One database of a running environment to seed.
 pub struct SeedTarget {
     pub db: DbRef,
@@ -1466,9 +1473,9 @@ pub async fn seed_environment<R: Runtime>(
     env: &EnvName,
     lock_image: &str,
     targets: &[SeedTarget],
-    scale: f64,
-    reseed: bool,
+    options: SeedOptions,
     events: &Events,
+    cancel: &Cancel,
 ) -> Result<Vec<(DbRef, seeding::Outcome)>, ProvisionError> {
     let run = run_id();
     let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
@@ -1479,11 +1486,15 @@ pub async fn seed_environment<R: Runtime>(
             target: &target,
             file: &t.file,
             seed: t.seed,
-            scale,
-            reseed,
+            scale: options.scale,
+            reseed: options.reseed,
         };
-        let outcome =
-            seeding::seed(&request, events).await.map_err(|e| ProvisionError::Data(Box::new(e)))?;
+        let outcome = tokio::select! {
+            outcome = seeding::seed(&request, events) => {
+                outcome.map_err(|e| ProvisionError::Data(Box::new(e)))?
+            }
+            () = cancel.cancelled() => return Err(ProvisionError::Interrupted),
+        };
         Ok::<_, ProvisionError>((t.db.clone(), outcome))
     });
     let results = futures_util::future::join_all(work).await;

@@ -463,3 +463,75 @@ async fn mariadb_and_redis_demo_data() {
     assert_success(&run(down).await);
     assert!(leftovers(&rt, &env).await.is_empty());
 }
+
+/// Shapes that broke inference once: short unique codes, unique dates, comparisons between
+/// numbers, `<>`, unique text under a length check, numeric(p,p), network types, a NOT NULL
+/// column derived from a nullable one. An empty seed file must fill them all validly.
+const EDGE_SCHEMA: &str = r#"
+CREATE TABLE countries (code char(2) PRIMARY KEY, name text NOT NULL);
+CREATE TABLE daily (day date PRIMARY KEY, visits integer NOT NULL CHECK (visits <> 0));
+CREATE TABLE products (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sku        varchar(3) NOT NULL UNIQUE,
+    sale_price numeric(10,2),
+    price      numeric(10,2) NOT NULL CHECK (price > 0),
+    ratio      numeric(2,2) NOT NULL,
+    username   text NOT NULL UNIQUE CHECK (char_length(username) BETWEEN 3 AND 12),
+    addr       inet,
+    dur        interval NOT NULL,
+    mac        macaddr,
+    starts_at  timestamptz,
+    ends_at    timestamptz NOT NULL,
+    CHECK (sale_price <= price),
+    CHECK (ends_at > starts_at)
+);
+"#;
+
+#[tokio::test]
+async fn inference_keeps_edge_constraints() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(dir.path().join("migrations/V1__schema.sql"), EDGE_SCHEMA).unwrap();
+    std::fs::write(dir.path().join("seed.yaml"), "default_rows: 1200\n").unwrap();
+    let profile = write_profile(dir.path(), "p.yaml", &pg_profile(&[("e", 3)]));
+    let env = unique_env("seed-edge");
+    let _cleanup = Cleanup(env.clone());
+    let mut up = dbtwin();
+    up.args(["up", "-p", profile.to_str().unwrap(), "--env", &env]);
+    let out = run(up).await;
+    assert_success(&out);
+    let urls = env_urls(&env).await;
+    let e = pg(&urls["E_MAIN_URL"]).await;
+    for (table, distinct) in
+        [("countries", "code"), ("daily", "day"), ("products", "sku"), ("products", "username")]
+    {
+        assert_eq!(
+            scalar(&e, &format!("SELECT count(DISTINCT {distinct}) FROM {table}")).await,
+            1200,
+            "{table}.{distinct}"
+        );
+    }
+    assert_eq!(scalar(&e, "SELECT count(*) FROM products WHERE ends_at IS NULL").await, 0);
+    assert!(scalar(&e, "SELECT count(*) FROM products WHERE sale_price IS NOT NULL").await > 0);
+    assert!(scalar(&e, "SELECT count(*) FROM products WHERE addr IS NOT NULL").await > 0);
+    // Every check held on the way in (COPY checks them), and the keys were rebuilt.
+    let mut status = dbtwin();
+    status.args(["status", "--env", &env, "--check"]);
+    assert_eq!(run(status).await.status.code(), Some(0));
+    e.batch_execute("INSERT INTO products (sku, price, ratio, username, dur, ends_at) VALUES ('new', 1, 0.5, 'newuser', '1 day', now())")
+        .await
+        .unwrap();
+
+    // A unique column whose check allows fewer values than rows is named before loading.
+    let mut seed = dbtwin();
+    seed.args(["seed", "--env", &env, "--reseed", "--rows-scale", "50"]);
+    let out = run(seed).await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("products.sku"), "{}", stderr(&out));
+    let mut down = dbtwin();
+    down.args(["down", "--env", &env]);
+    assert_success(&run(down).await);
+    assert!(leftovers(&rt, &env).await.is_empty());
+}

@@ -10,7 +10,7 @@ use crate::cli::{Global, SeedArgs};
 use crate::data::seedfile::SeedFile;
 use crate::environment::EnvName;
 use crate::profile::{self, Profile, ProfileErrors};
-use crate::provision::{self, RunningDatabase, SeedTarget};
+use crate::provision::{self, Cancel, RunningDatabase, SeedOptions, SeedTarget};
 
 /// Every seed file of the profile, read and checked (by `service.database`). All problems of all
 /// files are reported at once.
@@ -106,16 +106,21 @@ pub(super) async fn run(g: &Global, args: &SeedArgs) -> Result<(), CommandError>
     }
     let lock_image = dbs.first().map(|d| d.image.clone()).unwrap_or_default();
     let reporter = reporter(g);
+    // Ctrl-C and SIGTERM stop the loads at once; the lock is released and the interrupted
+    // databases are seeded again by the next run (their record says the seeding is incomplete).
+    let cancel = Cancel::default();
+    let signals = tokio::spawn(super::up::watch_signals(cancel.clone(), env.to_string()));
     let result = provision::seed_environment(
         &rt,
         &env,
         &lock_image,
         &targets,
-        args.rows_scale,
-        args.reseed,
+        SeedOptions { scale: args.rows_scale, reseed: args.reseed },
         &reporter.events,
+        &cancel,
     )
     .await;
+    signals.abort();
     reporter.finish();
     let outcomes = result?;
     if g.json {

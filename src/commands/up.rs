@@ -81,7 +81,7 @@ pub(super) async fn run(g: &Global, args: &UpArgs) -> Result<(), CommandError> {
 
 /// Ctrl-C or SIGTERM cancels the run; `up` then removes what it created before exiting. A second
 /// one stops at once, saying what may be left.
-async fn watch_signals(cancel: Cancel, env: String) {
+pub(super) async fn watch_signals(cancel: Cancel, env: String) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -116,11 +116,14 @@ pub enum Gen {
         to: i64,
         unique: bool,
     },
-    /// Column `column` of the same row plus `min..=max`.
+    /// Column `column` of the same row plus `min..=max`. When that column is NULL in the row,
+    /// so is this one, unless this one takes no NULL: then the other column's value as it would
+    /// have been is the base.
     After {
         column: usize,
         min: i64,
         max: i64,
+        nullable: bool,
     },
     Bool,
     Uuid,
@@ -241,7 +244,11 @@ impl TableGen {
         let value = self.draw(tables, column, row, &mut rng);
         match (value, column.max_length) {
             (Val::Text(text), Some(max)) if text.chars().count() > max => {
-                Val::Text(truncate(&text, max, unique_suffix(&column.generator).then_some(row)))
+                if unique_text(&column.generator) {
+                    Val::Text(fit_unique(&text, max, row, self.rows))
+                } else {
+                    Val::Text(text.chars().take(max).collect())
+                }
             }
             (value, _) => value,
         }
@@ -292,7 +299,7 @@ impl TableGen {
                     }
                     text.push_str(&FakeKind::Word.draw(Locale::En, rng));
                 }
-                let mut text = truncate(&text, (*max).max(1), None);
+                let mut text = truncate(&text, (*max).max(1));
                 // A fixed-width column ignores trailing spaces when it counts characters.
                 if text.ends_with(' ') {
                     text.pop();
@@ -358,14 +365,23 @@ impl TableGen {
             Gen::Time { from, to, unique } => {
                 let span = (to - from + 1) as u64;
                 let offset = if *unique {
-                    Permutation::new(column.key, span).apply(row)
+                    // Distinct in the unit the column keeps: days for a date, seconds of one day
+                    // for a time of day.
+                    let (step, span) = time_unit(&column.shape, span);
+                    Permutation::new(column.key, span).apply(row) as i64 * step
                 } else {
-                    rng.below(span)
+                    rng.below(span) as i64
                 };
-                Val::Time(from + offset as i64)
+                Val::Time(from + offset)
             }
-            Gen::After { column: other, min, max } => {
-                let base = self.value(tables, *other, row);
+            Gen::After { column: other, min, max, nullable } => {
+                let base = match self.value(tables, *other, row) {
+                    Val::Null if !nullable => {
+                        let c = &self.columns[*other];
+                        self.draw(tables, c, row, &mut RowRng::new(c.key, row))
+                    }
+                    v => v,
+                };
                 let delta = min + rng.below((max - min + 1) as u64) as i64;
                 match base {
                     Val::Time(t) => Val::Time(t + delta),
@@ -419,9 +435,48 @@ impl TableGen {
     }
 }
 
-/// Values of unique generators carry the row number; truncation must keep it.
-fn unique_suffix(generator: &Gen) -> bool {
-    matches!(generator, Gen::Fake { unique: true, .. } | Gen::Text { unique: true, .. })
+/// Text values that carry their row number (so truncation must keep it).
+pub fn unique_text(generator: &Gen) -> bool {
+    match generator {
+        Gen::Fake { unique, .. } | Gen::Text { unique, .. } | Gen::Bytes { unique } => *unique,
+        Gen::Template(parts) => parts.iter().any(|p| matches!(p, Part::Seq { .. } | Part::Uuid)),
+        _ => false,
+    }
+}
+
+/// Digits of `n` in base 36: the width of a row number written in `0-9a-z`.
+pub fn base36_width(n: u64) -> usize {
+    let mut width = 1;
+    let mut n = n / 36;
+    while n > 0 {
+        width += 1;
+        n /= 36;
+    }
+    width
+}
+
+/// `text` cut to `max` characters yet unique to `row`: its head, then the row number in base 36
+/// at a fixed width (that of the table's row count), so the last characters alone tell rows apart.
+fn fit_unique(text: &str, max: usize, row: u64, rows: u64) -> String {
+    let width = base36_width(rows).min(max);
+    let mut digits = Vec::with_capacity(width);
+    let mut n = row;
+    for _ in 0..width {
+        digits.push(char::from_digit((n % 36) as u32, 36).unwrap_or('0'));
+        n /= 36;
+    }
+    let mut out: String = text.chars().take(max - width).collect();
+    out.extend(digits.into_iter().rev());
+    out
+}
+
+/// A unique time's step and number of distinct values, in the unit the shape keeps.
+pub fn time_unit(shape: &Shape, span_seconds: u64) -> (i64, u64) {
+    match shape {
+        Shape::Date => (86_400, (span_seconds / 86_400).max(1)),
+        Shape::Time => (1, span_seconds.min(86_400)),
+        _ => (1, span_seconds),
+    }
 }
 
 /// `text` made unique to `row` by construction. An email keeps its domain: the suffix goes
@@ -434,19 +489,9 @@ fn make_unique(text: &str, row: u64) -> String {
     }
 }
 
-/// At most `max` characters; a unique value keeps its row suffix and loses its head instead.
-fn truncate(text: &str, max: usize, unique_row: Option<u64>) -> String {
-    match unique_row {
-        Some(row) => {
-            let suffix = format!("-{}", row + 1);
-            let keep = max.saturating_sub(suffix.len());
-            let head: String = text.chars().take(keep).collect();
-            let mut out = head;
-            out.push_str(&suffix);
-            out.chars().rev().take(max).collect::<Vec<_>>().into_iter().rev().collect()
-        }
-        None => text.chars().take(max).collect(),
-    }
+/// At most `max` characters.
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 /// An index in `0..n` by distribution.
@@ -635,7 +680,11 @@ mod tests {
                     Gen::Fake { kind: FakeKind::SafeEmail, locale: Locale::En, unique: true },
                 ),
                 column("at", Shape::TimestampTz, Gen::Time { from: 0, to: 86_399, unique: false }),
-                column("later", Shape::TimestampTz, Gen::After { column: 2, min: 60, max: 60 }),
+                column(
+                    "later",
+                    Shape::TimestampTz,
+                    Gen::After { column: 2, min: 60, max: 60, nullable: false },
+                ),
                 column("ok", Shape::Bool, Gen::Bool),
             ],
             50,
@@ -711,7 +760,13 @@ mod tests {
         assert_eq!(String::from_utf8(out).unwrap(), "a\\tb\\\\c\\nd|\\N");
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(truncate("abcdefgh", 5, Some(41)), "ab-42");
+        assert_eq!(truncate("abcdefgh", 5), "abcde");
+        // Unique text cut short keeps a fixed-width base-36 row number: 1,000 rows in 2
+        // characters stay distinct.
+        let cut: std::collections::BTreeSet<String> =
+            (0..1000).map(|r| fit_unique("C-000123", 2, r, 1000)).collect();
+        assert_eq!(cut.len(), 1000);
+        assert_eq!(fit_unique("abcdef", 4, 35, 1000), "ab0z");
         assert_eq!(make_unique("jane@example.com", 0), "jane.1@example.com");
     }
 

@@ -231,6 +231,7 @@ pub fn plan(
             existing,
             tables: &tables,
             owner_parent: per.get(name).map(|(p, _, _)| p.as_str()),
+            rows: counts[name],
         };
         match context.table() {
             Ok(columns) => {
@@ -346,6 +347,8 @@ struct Context<'a> {
     existing: &'a Existing,
     tables: &'a [TableGen],
     owner_parent: Option<&'a str>,
+    /// The table's row count as planned (scaled; an estimate for `rows_per`).
+    rows: u64,
 }
 
 impl Context<'_> {
@@ -437,7 +440,19 @@ impl Context<'_> {
         for column in &columns {
             let column_key = key(self.seed, &[self.name, &column.name]);
             let shape = self.shape(column);
-            let max_length = column.max_length.map(|m| m as usize);
+            // A length check is a maximum too: truncation (which keeps unique values unique)
+            // then holds to it.
+            let checked_max = check_rules.iter().filter_map(|r| match r {
+                Rule::Length { column: c, op: Op::Le | Op::Eq, value } if *c == column.name => {
+                    Some((*value).max(1) as usize)
+                }
+                Rule::Length { column: c, op: Op::Lt, value } if *c == column.name => {
+                    Some((*value - 1).max(1) as usize)
+                }
+                _ => None,
+            });
+            let max_length =
+                column.max_length.map(|m| m as usize).into_iter().chain(checked_max).min();
             let unique = unique_single.contains(column.name.as_str());
             let result = match explicit(&column.name) {
                 Some(rule) => self.explicit(rule, column, &shape, &position, unique),
@@ -459,8 +474,59 @@ impl Context<'_> {
         }
         // Column indices in After/Template must point into the columns actually generated.
         let generated: Vec<String> = gens.iter().map(|g| g.name.clone()).collect();
+        let own_index = self.index.get(self.name).copied();
         for g in &mut gens {
-            remap(&mut g.generator, &columns, &generated);
+            remap(&mut g.generator, &columns, &generated, own_index);
+        }
+        // A column derived from another (`after`, `{column}`) must not go round in a circle.
+        for (i, g) in gens.iter().enumerate() {
+            let mut seen = vec![i];
+            let mut current = derived_from(&g.generator);
+            while let Some(next) = current.pop() {
+                if seen.contains(&next) {
+                    if next == i {
+                        errors.push(self.error(format!(
+                            "column `{}.{}` is derived from itself through other columns",
+                            self.name, g.name
+                        )));
+                    }
+                    continue;
+                }
+                seen.push(next);
+                if let Some(n) = gens.get(next) {
+                    current.extend(derived_from(&n.generator));
+                }
+            }
+        }
+        // Comparisons between two columns left to inference hold only if the greater one was
+        // derived from the other (or, for `<>`, a self-reference points at an earlier row).
+        for rule in &check_rules {
+            let Rule::Columns { left, op, right } = rule else { continue };
+            if explicit(left).is_some() || explicit(right).is_some() {
+                continue;
+            }
+            let at = |c: &str| gens.iter().position(|g| g.name == c);
+            let (Some(l), Some(r)) = (at(left), at(right)) else { continue };
+            let after = |a: usize, b: usize, strict: bool| matches!(&gens[a].generator, Gen::After { column, min, .. } if *column == b && (!strict || *min > 0));
+            let earlier = |a: usize, b: usize| matches!(&gens[a].generator, Gen::Ref(x) if Some(x.parent) == own_index && x.parent_column == b && matches!(x.pick, Pick::Earlier { .. }));
+            let holds = match op {
+                Op::Gt => after(l, r, true),
+                Op::Ge => after(l, r, false),
+                Op::Lt => after(r, l, true),
+                Op::Le => after(r, l, false),
+                Op::Ne => after(l, r, true) || after(r, l, true) || earlier(l, r) || earlier(r, l),
+                Op::Eq => false,
+            };
+            if !holds {
+                errors.push(
+                    self.error(format!(
+                        "table `{}`: the check `{left} {} {right}` is beyond what dbtwin infers for these columns",
+                        self.name,
+                        op_text(*op)
+                    ))
+                    .with_hint(format!("give `{left}` or `{right}` a rule in the seed file (`after:` makes one follow the other)")),
+                );
+            }
         }
         // Composite unique keys (and unique indexes): make sure some part is unique by
         // construction.
@@ -521,7 +587,7 @@ impl Context<'_> {
         match base.as_str() {
             "tinyint" if data_type.starts_with("tinyint(1)") => Shape::Bool,
             "smallint" | "integer" | "int" | "bigint" | "int2" | "int4" | "int8" | "mediumint"
-            | "tinyint" | "serial" | "bigserial" | "smallserial" | "bit" => Shape::Int,
+            | "tinyint" | "serial" | "bigserial" | "smallserial" => Shape::Int,
             "numeric" | "decimal" | "money" => Shape::Decimal(column.numeric_scale.unwrap_or(2)),
             "real" | "double precision" | "float4" | "float8" | "float" | "double" => Shape::Float,
             "boolean" | "bool" => Shape::Bool,
@@ -567,6 +633,8 @@ impl Context<'_> {
         };
         let anchor = self.file.anchor;
         let generator = match &rule.kind {
+            // A uuid column takes only uuids: unique ones by construction, not with a suffix.
+            RuleKind::Fake { kind: FakeKind::Uuid, .. } => Gen::Uuid,
             RuleKind::Fake { kind, locale } => {
                 Gen::Fake { kind: *kind, locale: locale.unwrap_or(self.file.locale), unique }
             }
@@ -646,9 +714,12 @@ impl Context<'_> {
             RuleKind::Time { from, to } => {
                 Gen::Time { from: anchor + from, to: anchor + to, unique }
             }
-            RuleKind::After { column: other, min, max } => {
-                Gen::After { column: position(other).unwrap_or(0), min: *min, max: *max }
-            }
+            RuleKind::After { column: other, min, max } => Gen::After {
+                column: position(other).unwrap_or(0),
+                min: *min,
+                max: *max,
+                nullable: column.nullable,
+            },
             RuleKind::Value(Scalar::Null) => Gen::Null,
             RuleKind::Value(s) => Gen::Const(s.clone()),
         };
@@ -656,11 +727,7 @@ impl Context<'_> {
     }
 
     fn rows_hint(&self) -> u64 {
-        let scale_free = self.file.tables.get(self.name).and_then(|t| match t.rows {
-            Some(Rows::Count(n)) => Some(n),
-            _ => None,
-        });
-        scale_free.unwrap_or(self.file.default_rows)
+        self.rows
     }
 
     /// The generator of a foreign key column: a parent row's value.
@@ -807,6 +874,33 @@ impl Context<'_> {
         }
 
         let rows = self.rows_hint().max(1);
+        // `b > a`, `b >= a` (or `a < b`) between two numbers: b is derived from a.
+        if matches!(shape, Shape::Int | Shape::Decimal(_) | Shape::Float) {
+            let smaller = checks.iter().find_map(|r| match r {
+                Rule::Columns { left, op: op @ (Op::Gt | Op::Ge), right }
+                    if *left == column.name =>
+                {
+                    Some((right.clone(), *op == Op::Gt))
+                }
+                Rule::Columns { left, op: op @ (Op::Lt | Op::Le), right }
+                    if *right == column.name =>
+                {
+                    Some((left.clone(), *op == Op::Lt))
+                }
+                _ => None,
+            });
+            if let Some((other, strict)) = smaller
+                && let Some(other) = position(&other)
+            {
+                let generator = Gen::After {
+                    column: other,
+                    min: i64::from(strict),
+                    max: 100,
+                    nullable: column.nullable,
+                };
+                return Ok(Some((generator, 0.0)));
+            }
+        }
         let generator = match shape {
             Shape::Int => {
                 let (type_min, type_max) = int_bounds(column);
@@ -821,16 +915,20 @@ impl Context<'_> {
                         n if n.contains("percent") => (0, 100),
                         _ => (0, 1000),
                     };
+                    let mut bounded = false;
+                    let mut excluded = Vec::new();
                     for rule in &mine {
                         if let Rule::Compare { op, value, .. } = rule
                             && let Some(v) = literal_f64(value)
                         {
+                            bounded |= !matches!(op, Op::Ne);
                             match op {
                                 Op::Gt => min = min.max(v.floor() as i64 + 1),
                                 Op::Ge => min = min.max(v.ceil() as i64),
                                 Op::Lt => max = max.min(v.ceil() as i64 - 1),
                                 Op::Le => max = max.min(v.floor() as i64),
-                                _ => {}
+                                Op::Ne => excluded.push(v as i64),
+                                Op::Eq => {}
                             }
                             if min > max {
                                 // The check's range is narrower than the guess: use the check's.
@@ -843,7 +941,19 @@ impl Context<'_> {
                     }
                     min = min.max(type_min);
                     max = max.min(type_max);
+                    // `x <> v`: keep the larger side of the range without v.
+                    for v in excluded {
+                        if (min..=max).contains(&v) {
+                            if v - min >= max - v { max = v - 1 } else { min = v + 1 }
+                        }
+                    }
                     if unique && ((max - min + 1) as u64) < rows {
+                        if bounded {
+                            return Err(self.error(format!(
+                                "column `{}.{}` must be unique but its checks allow only {} values for {rows} rows",
+                                self.name, column.name, max - min + 1
+                            )).with_hint(format!("give `{}` fewer rows, or a rule in the seed file", self.name)));
+                        }
                         max = (min + rows as i64 * 2).min(type_max);
                     }
                     if min > max {
@@ -859,9 +969,13 @@ impl Context<'_> {
                 if unique || is_pk {
                     Gen::Sequence { start: 1, step: 1 }
                 } else {
+                    // The largest value the type holds: numeric(5,2) → 999.99, numeric(2,2) → 0.99.
                     let bound = column
                         .numeric_precision
-                        .map(|p| 10f64.powi(p.saturating_sub(*scale) as i32) - 1.0)
+                        .map(|p| {
+                            10f64.powi(p.saturating_sub(*scale) as i32)
+                                - 10f64.powi(-(*scale as i32))
+                        })
                         .unwrap_or(1e9);
                     let (mut min, mut max): (f64, f64) = match name.as_str() {
                         n if n.starts_with("lat") => (-90.0, 90.0),
@@ -887,11 +1001,11 @@ impl Context<'_> {
                     if min > max {
                         max = min + 1000.0;
                     }
-                    Gen::Decimal {
-                        min: min.max(-bound),
-                        max: max.min(bound),
-                        distribution: Distribution::Uniform,
+                    let (mut min, max) = (min.max(-bound), max.min(bound));
+                    if min > max {
+                        min = max.min(0.0);
                     }
+                    Gen::Decimal { min, max, distribution: Distribution::Uniform }
                 }
             }
             Shape::Float => {
@@ -943,7 +1057,7 @@ impl Context<'_> {
                     } else {
                         0
                     };
-                    Gen::After { column: other, min, max: 30 * day }
+                    Gen::After { column: other, min, max: 30 * day, nullable: column.nullable }
                 } else {
                     let (from, to) = match name.as_str() {
                         n if n.contains("birth") || n == "dob" => {
@@ -954,8 +1068,26 @@ impl Context<'_> {
                         }
                         _ => (-730 * day, 0),
                     };
+                    // A unique date needs a day per row: reach further back when it must.
+                    let (step, distinct) =
+                        super::generate::time_unit(shape, (to - from + 1) as u64);
+                    let from = if unique && distinct < rows && *shape != Shape::Time {
+                        to - rows as i64 * step * 2
+                    } else {
+                        from
+                    };
                     Gen::Time { from: anchor + from, to: anchor + to, unique }
                 }
+            }
+            Shape::Text if matches!(column.base_type.as_str(), "inet" | "cidr") => {
+                Gen::Fake { kind: FakeKind::Ipv4, locale: self.file.locale, unique }
+            }
+            Shape::Text if column.base_type.starts_with("macaddr") => {
+                Gen::Fake { kind: FakeKind::MacAddress, locale: self.file.locale, unique }
+            }
+            // Seconds: PostgreSQL reads a bare number as an interval of that many seconds.
+            Shape::Text if column.base_type == "interval" => {
+                Gen::Int { min: 60, max: 30 * 86_400, distribution: Distribution::Uniform, unique }
             }
             Shape::Text => {
                 if let Some(labels) = self.enum_labels(column) {
@@ -1211,7 +1343,7 @@ fn unique_by_construction(generator: &Gen) -> bool {
 
 /// Column positions were taken among the table's insertable columns; some of those may have been
 /// left to their defaults. Re-point them into the generated list.
-fn remap(generator: &mut Gen, columns: &[&Column], generated: &[String]) {
+fn remap(generator: &mut Gen, columns: &[&Column], generated: &[String], own_index: Option<usize>) {
     let fix = |i: &mut usize| {
         if let Some(name) = columns.get(*i).map(|c| &c.name)
             && let Some(j) = generated.iter().position(|g| g == name)
@@ -1221,6 +1353,8 @@ fn remap(generator: &mut Gen, columns: &[&Column], generated: &[String]) {
     };
     match generator {
         Gen::After { column, .. } => fix(column),
+        // A self-reference points into this table's own columns.
+        Gen::Ref(r) if Some(r.parent) == own_index => fix(&mut r.parent_column),
         Gen::Template(parts) => {
             for p in parts {
                 if let Part::Column(i) = p {
@@ -1313,8 +1447,17 @@ fn check_domains(
             let domain = match &c.generator {
                 Gen::Int { min, max, unique: true, .. } => Some((*max - *min + 1) as u64),
                 Gen::OneOf { values, unique: true, .. } => Some(values.len() as u64),
-                Gen::Time { from, to, unique: true } => Some((to - from + 1) as u64),
+                Gen::Time { from, to, unique: true } => {
+                    Some(super::generate::time_unit(&c.shape, (to - from + 1) as u64).1)
+                }
                 Gen::Ref(r) if matches!(r.pick, Pick::Unique) => Some(tables[r.parent].rows),
+                // Unique text cut to its length keeps a base-36 row number in its last
+                // characters: the length must hold one for every row.
+                g if super::generate::unique_text(g)
+                    && c.max_length.is_some_and(|m| super::generate::base36_width(t.rows) > m) =>
+                {
+                    Some(36u64.saturating_pow(c.max_length.unwrap_or(0) as u32))
+                }
                 _ => None,
             };
             if let Some(domain) = domain
@@ -1479,6 +1622,7 @@ fn schemaless(file: &SeedFile, rule: &ColumnRule, names: &[&str]) -> Result<Gen,
             column: position(column).ok_or_else(|| missing(column))?,
             min: *min,
             max: *max,
+            nullable: true,
         },
         RuleKind::Value(s) => Gen::Const(s.clone()),
         RuleKind::Ref { .. } => {
@@ -1517,4 +1661,30 @@ fn null_or(expression: &str) -> Option<Vec<Rule>> {
             other => rule_column(other).is_some_and(|c| *c == subject),
         })
         .then_some(rules)
+}
+
+/// The columns a generator reads from its own row.
+fn derived_from(generator: &Gen) -> Vec<usize> {
+    match generator {
+        Gen::After { column, .. } => vec![*column],
+        Gen::Template(parts) => parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Column(i) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn op_text(op: Op) -> &'static str {
+    match op {
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::Eq => "=",
+        Op::Ne => "<>",
+    }
 }

@@ -76,6 +76,15 @@ struct Seeded {
     rows: BTreeMap<String, u64>,
     #[serde(default)]
     kept: Vec<String>,
+    /// False while a seeding is under way (written before the first row): a seeding that failed
+    /// or was interrupted is redone by the next run, and the tables it half filled are not taken
+    /// for reference data.
+    #[serde(default = "complete_default")]
+    complete: bool,
+}
+
+fn complete_default() -> bool {
+    true
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +122,7 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
         .await
         .map_err(wrap)?
         .and_then(|json| serde_json::from_str(&json).ok());
-    if let Some(previous) = &previous
+    if let Some(previous) = previous.as_ref().filter(|p| p.complete)
         && !request.reseed
     {
         session.close().await;
@@ -159,6 +168,7 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
                 ),
                 rows: outcome.tables.iter().cloned().collect(),
                 kept: outcome.kept.clone(),
+                complete: true,
             };
             let json = serde_json::to_string(&record).unwrap_or_default();
             session.set_state(SEEDED_KEY, &json).await.map_err(wrap)?;
@@ -218,6 +228,18 @@ async fn seed_tables(
         rows: plan.total_rows(),
         kept: plan.kept.clone(),
     });
+
+    let pending = Seeded {
+        seed: request.seed,
+        file: request.file.path.display().to_string(),
+        checksum: request.file.checksum.clone(),
+        scale: request.scale,
+        kept: plan.kept.clone(),
+        complete: false,
+        ..Seeded::default()
+    };
+    let json = serde_json::to_string(&pending).unwrap_or_default();
+    session.set_state(SEEDED_KEY, &json).await.map_err(wrap)?;
 
     let loaded: Vec<String> = plan.tables.iter().map(|t| t.name.clone()).collect();
     let mut emptied = loaded.clone();
@@ -328,9 +350,15 @@ async fn load_table(
         loaded = loading => loaded,
         () = progress => unreachable!("the progress loop never ends"),
     };
-    let _ = generator.await;
+    let generated = generator.await;
     session.close().await;
     let rows = loaded.map_err(wrap)?;
+    // A generator that died ended its stream early: the rows loaded are not all of them.
+    if generated.is_err() || rows != total {
+        return Err(wrap(EngineError::new(format!(
+            "{name}: {rows} of {total} rows were loaded (the row generator stopped early)"
+        ))));
+    }
     events.emit(Event::SeedProgress {
         db: request.db.clone(),
         table: name,
@@ -405,8 +433,14 @@ async fn seed_redis(
         };
         let started = Instant::now();
         let result = session.load_commands(rx).await;
-        let _ = generator.await;
+        let generated = generator.await;
         result.map_err(wrap)?;
+        if generated.is_err() {
+            return Err(wrap(EngineError::new(format!(
+                "{}: the key generator stopped early",
+                family.name
+            ))));
+        }
         events.emit(Event::SeedProgress {
             db: request.db.clone(),
             table: family.name.clone(),

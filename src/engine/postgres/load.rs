@@ -73,12 +73,20 @@ impl Session {
         tables: &[String],
         empty: bool,
     ) -> Result<Restore, EngineError> {
-        // A restore left by an interrupted load comes first: its keys are still missing.
+        let names: Vec<String> = tables.iter().map(|t| qualified(t)).collect();
+        // A restore left by an interrupted load comes first: its keys are still missing. The
+        // tables about to be emptied are emptied before, so rows that broke a key (the reason
+        // the load may have failed) cannot stop the keys from coming back.
         if let Some(pending) = self.state(RESTORE_KEY).await? {
+            if empty && !names.is_empty() {
+                self.client
+                    .batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+                    .await
+                    .map_err(|e| query_error("failed to empty the tables", e))?;
+            }
             let restore: Restore = serde_json::from_str(&pending).unwrap_or_default();
             self.put_back(&restore).await?;
         }
-        let names: Vec<String> = tables.iter().map(|t| qualified(t)).collect();
         let oids = "SELECT array_agg(to_regclass(n)) FROM unnest($1::text[]) AS n";
         let constraints = self
             .client

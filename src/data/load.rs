@@ -248,12 +248,22 @@ async fn seed_tables(
 
     let Plan { tables, kept, .. } = plan;
     let tables = Arc::new(tables);
-    let counts = load_all(request, &tables, dialect, events).await?;
+    // Each table's own keys and indexes are rebuilt on its connection as soon as its rows are
+    // in, while other tables still load; what belongs to no loaded table (MySQL's triggers,
+    // keys of tables that get no rows) and the foreign keys come after every load.
+    let mut own_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other_keys: Vec<Vec<String>> = Vec::new();
+    for (table, statements) in &restore.keys {
+        if loaded.contains(table) {
+            own_keys.entry(table.clone()).or_default().extend(statements.iter().cloned());
+        } else {
+            other_keys.push(statements.clone());
+        }
+    }
+    let counts = load_all(request, &tables, &own_keys, dialect, events).await?;
 
-    // Keys and indexes per table in parallel, then the foreign keys.
     let started = Instant::now();
-    let groups: Vec<Vec<String>> = restore.keys.iter().map(|(_, s)| s.clone()).collect();
-    run_parallel(request, groups).await?;
+    run_parallel(request, other_keys).await?;
     let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
     run_parallel(request, fks).await?;
     session.finish_load(&loaded).await.map_err(wrap)?;
@@ -271,12 +281,16 @@ async fn seed_tables(
 async fn load_all(
     request: &Request<'_>,
     tables: &Arc<Vec<TableGen>>,
+    keys: &BTreeMap<String, Vec<String>>,
     dialect: Dialect,
     events: &Events,
 ) -> Result<Vec<(String, u64)>, DataError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let results: Vec<(usize, u64)> = stream::iter(0..tables.len())
-        .map(|index| load_table(request, tables.clone(), index, dialect, events))
+        .map(|index| {
+            let keys = keys.get(&tables[index].name).map_or(&[][..], Vec::as_slice);
+            load_table(request, tables.clone(), index, keys, dialect, events)
+        })
         .buffer_unordered(streams())
         .try_collect()
         .await?;
@@ -291,6 +305,7 @@ async fn load_table(
     request: &Request<'_>,
     tables: Arc<Vec<TableGen>>,
     index: usize,
+    keys: &[String],
     dialect: Dialect,
     events: &Events,
 ) -> Result<(usize, u64), DataError> {
@@ -351,6 +366,10 @@ async fn load_table(
         () = progress => unreachable!("the progress loop never ends"),
     };
     let generated = generator.await;
+    let rebuilt = match &loaded {
+        Ok(_) if !keys.is_empty() => session.restore(keys).await,
+        _ => Ok(()),
+    };
     session.close().await;
     let rows = loaded.map_err(wrap)?;
     // A generator that died ended its stream early: the rows loaded are not all of them.
@@ -359,6 +378,7 @@ async fn load_table(
             "{name}: {rows} of {total} rows were loaded (the row generator stopped early)"
         ))));
     }
+    rebuilt.map_err(wrap)?;
     events.emit(Event::SeedProgress {
         db: request.db.clone(),
         table: name,

@@ -203,6 +203,17 @@ impl Session {
         &mut self,
         statements: &[String],
     ) -> Result<(), EngineError> {
+        // Index builds sort in memory up to this much (the default, 64 MB, spills to disk for a
+        // million-row table); for this session only.
+        if statements
+            .iter()
+            .any(|s| s.contains(" INDEX ") || s.contains("PRIMARY KEY") || s.contains(" UNIQUE"))
+        {
+            self.client
+                .batch_execute("SET maintenance_work_mem = '256MB'")
+                .await
+                .map_err(|e| query_error("failed to size the index builds", e))?;
+        }
         for statement in statements {
             self.client.batch_execute(statement).await.map_err(|e| {
                 EngineError::new(format!(

@@ -266,7 +266,7 @@ async fn seed_tables(
     run_parallel(request, other_keys).await?;
     let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
     run_parallel(request, fks).await?;
-    session.finish_load(&loaded).await.map_err(wrap)?;
+    session.finish_load().await.map_err(wrap)?;
     if !restore.is_empty() {
         events.emit(Event::SeedKeysRestored {
             db: request.db.clone(),
@@ -367,8 +367,11 @@ async fn load_table(
     };
     let generated = generator.await;
     let rebuilt = match &loaded {
-        Ok(_) if !keys.is_empty() => session.restore(keys).await,
-        _ => Ok(()),
+        Ok(_) => match session.restore(keys).await {
+            Ok(()) => session.finish_tables(std::slice::from_ref(&name)).await,
+            Err(e) => Err(e),
+        },
+        Err(_) => Ok(()),
     };
     session.close().await;
     let rows = loaded.map_err(wrap)?;

@@ -402,16 +402,24 @@ impl Session {
         }
     }
 
-    /// After loading: sequences moved past the keys dbtwin wrote, statistics refreshed, and the
-    /// restore record cleared.
-    pub async fn finish_load(&mut self, tables: &[String]) -> Result<(), EngineError> {
+    /// After loading and putting everything back: the restore records cleared.
+    pub async fn finish_load(&mut self) -> Result<(), EngineError> {
         match &mut self.inner {
-            Inner::Postgres(s) => s.finish_load(tables).await,
+            Inner::Postgres(s) => s.forget_restore().await,
             Inner::Mysql(s) => {
-                s.finish_load(tables).await?;
                 s.forget_restore().await?;
                 s.forget_triggers().await
             }
+            Inner::Redis(_) => Ok(()),
+        }
+    }
+
+    /// After one table is loaded (and its keys are back): sequences moved past the keys dbtwin
+    /// wrote, statistics refreshed (so `status` counts its rows). Runs beside other tables' loads.
+    pub async fn finish_tables(&mut self, tables: &[String]) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.finish_tables(tables).await,
+            Inner::Mysql(s) => s.finish_load(tables).await,
             Inner::Redis(_) => Ok(()),
         }
     }

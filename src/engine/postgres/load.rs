@@ -259,7 +259,7 @@ impl Session {
             .map_err(|e| query_error("failed to clear the restore record", e))
     }
 
-    pub(in crate::engine) async fn finish_load(
+    pub(in crate::engine) async fn finish_tables(
         &mut self,
         tables: &[String],
     ) -> Result<(), EngineError> {
@@ -285,7 +285,11 @@ impl Session {
         if !names.is_empty() {
             script.push(format!("ANALYZE {}", names.join(", ")));
         }
-        self.run_all(&script).await?;
+        self.run_all(&script).await
+    }
+
+    /// Every table's keys are back: the restore record goes.
+    pub(in crate::engine) async fn forget_restore(&mut self) -> Result<(), EngineError> {
         if self.state(RESTORE_KEY).await?.is_some() {
             self.clear_restore().await?;
         }

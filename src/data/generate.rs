@@ -584,11 +584,9 @@ fn write_raw(
             (Dialect::Mysql, false) => "0",
         }),
         (Val::Int(i), Shape::Bool) => scratch.push(if *i != 0 { '1' } else { '0' }),
-        (Val::Int(i), _) => {
-            let _ = write!(scratch, "{i}");
-        }
+        (Val::Int(i), _) => push_int(scratch, *i),
         (v, Shape::Decimal(scale)) if v.as_f64().is_some() => {
-            let _ = write!(scratch, "{:.*}", *scale as usize, v.as_f64().unwrap_or(0.0));
+            push_decimal(scratch, v.as_f64().unwrap_or(0.0), *scale);
         }
         (Val::Float(f), Shape::Int | Shape::Year) => {
             let _ = write!(scratch, "{}", f.round() as i64);
@@ -606,8 +604,13 @@ fn write_raw(
         }
         (Val::Time(t), shape) => {
             write_date(scratch, t.div_euclid(86_400));
-            let s = t.rem_euclid(86_400);
-            let _ = write!(scratch, " {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+            let s = t.rem_euclid(86_400) as u64;
+            scratch.push(' ');
+            push_digits(scratch, s / 3600, 2);
+            scratch.push(':');
+            push_digits(scratch, s / 60 % 60, 2);
+            scratch.push(':');
+            push_digits(scratch, s % 60, 2);
             if *shape == Shape::TimestampTz && dialect == Dialect::Postgres {
                 scratch.push_str("+00");
             }
@@ -629,7 +632,59 @@ fn write_raw(
 
 fn write_date(out: &mut String, days: i64) {
     let (y, m, d) = civil_from_days(days);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    if (0..10_000).contains(&y) {
+        push_digits(out, y as u64, 4);
+        out.push('-');
+        push_digits(out, u64::from(m), 2);
+        out.push('-');
+        push_digits(out, u64::from(d), 2);
+    } else {
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+    }
+}
+
+/// `v` in decimal, zero-padded to `width`: by hand, as `write!` is the slowest part of a row.
+fn push_digits(out: &mut String, mut v: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len() - width.min(20));
+    out.extend(buf[start..].iter().map(|&b| b as char));
+}
+
+fn push_int(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_digits(out, v.unsigned_abs(), 1);
+}
+
+/// `v` with exactly `scale` decimals, rounded half away from zero.
+fn push_decimal(out: &mut String, v: f64, scale: u32) {
+    let factor = 10f64.powi(scale as i32);
+    let scaled = (v * factor).round();
+    if !scaled.is_finite() || scaled.abs() >= 9.0e18 {
+        let _ = write!(out, "{:.*}", scale as usize, v);
+        return;
+    }
+    let scaled = scaled as i64;
+    if scaled < 0 {
+        out.push('-');
+    }
+    let magnitude = scaled.unsigned_abs();
+    let unit = 10u64.pow(scale);
+    push_digits(out, magnitude / unit, 1);
+    if scale > 0 {
+        out.push('.');
+        push_digits(out, magnitude % unit, scale as usize);
+    }
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -761,6 +816,17 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(truncate("abcdefgh", 5), "abcde");
+        let mut t = String::new();
+        push_decimal(&mut t, 12.345, 2);
+        t.push('|');
+        push_decimal(&mut t, -0.5, 2);
+        t.push('|');
+        push_decimal(&mut t, 7.0, 0);
+        t.push('|');
+        push_int(&mut t, -42);
+        t.push('|');
+        push_digits(&mut t, 7, 3);
+        assert_eq!(t, "12.35|-0.50|7|-42|007");
         // Unique text cut short keeps a fixed-width base-36 row number: 1,000 rows in 2
         // characters stay distinct.
         let cut: std::collections::BTreeSet<String> =

@@ -115,7 +115,26 @@ pub struct Permutation {
 
 impl Permutation {
     pub fn new(key: u64, n: u64) -> Self {
+        // Generators ask for the same few permutations row after row: remembered per thread, as
+        // finding a coprime multiplier costs more than the rest of a row's value.
+        thread_local! {
+            static RECENT: std::cell::RefCell<[(u64, u64, Permutation); 8]> =
+                const { std::cell::RefCell::new([(0, 0, Permutation { n: 0, a: 0, b: 0 }); 8]) };
+        }
         let n = n.max(1);
+        let slot = (mix(key ^ n) & 7) as usize;
+        if let Some(found) = RECENT.with_borrow(|r| {
+            let (k, m, p) = r[slot];
+            (k == key && m == n && p.n != 0).then_some(p)
+        }) {
+            return found;
+        }
+        let made = Self::make(key, n);
+        RECENT.with_borrow_mut(|r| r[slot] = (key, n, made));
+        made
+    }
+
+    fn make(key: u64, n: u64) -> Self {
         let mut a = (mix(key) % n).max(1);
         while gcd(a, n) != 1 {
             a = a % n + 1;

@@ -183,19 +183,39 @@ impl Session {
         let failed = |e: tokio_postgres::Error| {
             EngineError::new(format!("failed to load rows into {table}: {}", server_message(&e)))
         };
+        // The table was emptied before; emptying it again in the COPY's own transaction lets
+        // the rows be written frozen (no later pass to set their visibility hints, which the
+        // key builds right after would otherwise do).
+        let name = qualified(table);
         self.client
-            .batch_execute("SET session_replication_role = replica; SET synchronous_commit = off")
+            .batch_execute(&format!(
+                "SET session_replication_role = replica; SET synchronous_commit = off; \
+                 BEGIN; TRUNCATE {name}"
+            ))
             .await
             .map_err(failed)?;
         let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
-        let sql = format!("COPY {} ({list}) FROM STDIN", qualified(table));
-        let sink = self.client.copy_in::<_, Bytes>(&sql).await.map_err(failed)?;
-        let mut sink = std::pin::pin!(sink);
-        while let Some(chunk) = chunks.recv().await {
-            sink.send(Bytes::from(chunk)).await.map_err(failed)?;
+        let sql = format!("COPY {name} ({list}) FROM STDIN (FREEZE)");
+        let copied = async {
+            let sink = self.client.copy_in::<_, Bytes>(&sql).await?;
+            let mut sink = std::pin::pin!(sink);
+            while let Some(chunk) = chunks.recv().await {
+                sink.send(Bytes::from(chunk)).await?;
+            }
+            sink.as_mut().finish().await
         }
-        let rows = sink.as_mut().finish().await.map_err(failed)?;
-        self.client.batch_execute("RESET session_replication_role").await.map_err(failed)?;
+        .await;
+        let rows = match copied {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK").await;
+                return Err(failed(e));
+            }
+        };
+        self.client
+            .batch_execute("COMMIT; RESET session_replication_role")
+            .await
+            .map_err(failed)?;
         Ok(rows)
     }
 

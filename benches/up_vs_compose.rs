@@ -141,12 +141,13 @@ fn rounds() -> Result<usize, String> {
 // The two sides.
 
 /// `dbtwin up` until it exits 0: every database answers a real query from the host and has its
-/// application role.
+/// application role. `--no-data`: Compose fills nothing, so neither does dbtwin here (seeding
+/// has its own bench, `benches/seed.rs`).
 fn time_dbtwin(env: &str) -> Result<Duration, String> {
     let _owned = Owned::register(Teardown::Env(env.to_string()))?;
     let mut up = Command::new(DBTWIN);
     up.current_dir(ROOT)
-        .args(["up", "--quiet", "--env", env])
+        .args(["up", "--quiet", "--no-data", "--env", env])
         .args(PROFILES.iter().flat_map(|p| ["--profile", p]));
     std::thread::sleep(SETTLE);
     let start = Instant::now();

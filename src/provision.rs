@@ -1426,26 +1426,7 @@ pub async fn migrate_environment<R: Runtime>(
         Ok::<_, ProvisionError>((t.db.clone(), outcome))
     });
     let results = futures_util::future::join_all(work).await;
-    if let Err(e) = rt.remove_container(&lock).await {
-        events
-            .emit(Event::Warning { db: None, message: format!("could not release the lock: {e}") });
-    }
-    // The first failure is the error; the others must not vanish with it.
-    let mut outcomes = Vec::new();
-    let mut first = None;
-    for result in results {
-        match result {
-            Ok(o) => outcomes.push(o),
-            Err(e) if first.is_none() => first = Some(e),
-            Err(e) => {
-                events.emit(Event::Warning { db: None, message: format!("also failed: {e}") })
-            }
-        }
-    }
-    match first {
-        Some(e) => Err(e),
-        None => Ok(outcomes),
-    }
+    release_and_collect(rt, &lock, results, events).await
 }
 
 /// How `seed` fills: row counts scaled, and whether seeded databases are emptied and refilled.
@@ -1498,7 +1479,19 @@ pub async fn seed_environment<R: Runtime>(
         Ok::<_, ProvisionError>((t.db.clone(), outcome))
     });
     let results = futures_util::future::join_all(work).await;
-    if let Err(e) = rt.remove_container(&lock).await {
+    release_and_collect(rt, &lock, results, events).await
+}
+
+/// The end of a command that works on every database of an environment under its lock: the lock
+/// is released, then the first failure is the error and the others are warned about, so none
+/// vanishes with it.
+async fn release_and_collect<R: Runtime, T>(
+    rt: &R,
+    lock: &str,
+    results: Vec<Result<T, ProvisionError>>,
+    events: &Events,
+) -> Result<Vec<T>, ProvisionError> {
+    if let Err(e) = rt.remove_container(lock).await {
         events
             .emit(Event::Warning { db: None, message: format!("could not release the lock: {e}") });
     }

@@ -2,22 +2,18 @@
 
 use serde_json::json;
 
-use super::{CommandError, connect, environment_databases, reporter, select};
+use super::{CommandError, chosen, connect, environment_databases, reporter, running};
 use crate::cli::{Global, MigrateArgs, OptionalProfileArgs};
 use crate::environment::EnvName;
 use crate::profile::{self, Migrations};
-use crate::provision::{self, MigrateTarget, RunningDatabase};
+use crate::provision::{self, MigrateTarget};
 
 pub(super) async fn run(g: &Global, args: &MigrateArgs) -> Result<(), CommandError> {
     let env = EnvName::resolve(&g.env)?;
     let overrides = profile_migrations(&args.profile)?;
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
-    let chosen: Vec<&RunningDatabase> = if args.targets.is_empty() {
-        dbs.iter().collect()
-    } else {
-        args.targets.iter().map(|t| select(&dbs, t, &env)).collect::<Result<_, _>>()?
-    };
+    let chosen = chosen(&dbs, &args.targets, &env)?;
     let mut targets = Vec::new();
     for d in chosen {
         let migrations = match &overrides {
@@ -33,14 +29,7 @@ pub(super) async fn run(g: &Global, args: &MigrateArgs) -> Result<(), CommandErr
             }
             continue;
         };
-        let (Some(kind), Some(endpoint), Some(credentials), true) =
-            (d.engine, d.endpoint.clone(), d.credentials.clone(), d.state.is_running())
-        else {
-            return Err(CommandError::NotRunning {
-                message: format!("{} is not running ({})", d.db, d.state.label()),
-                hint: Some(format!("start it with `dbtwin up -p PROFILE --env {env}`")),
-            });
-        };
+        let (kind, endpoint, credentials) = running(d, &env)?;
         targets.push(MigrateTarget { db: d.db.clone(), kind, endpoint, credentials, migrations });
     }
     let lock_image = dbs.first().map(|d| d.image.clone()).unwrap_or_default();

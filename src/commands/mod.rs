@@ -180,6 +180,35 @@ async fn environment_databases(
     Ok(dbs)
 }
 
+/// The databases named on the command line (`SERVICE` or `SERVICE.DATABASE`), or all of them.
+fn chosen<'a>(
+    dbs: &'a [RunningDatabase],
+    targets: &[String],
+    env: &EnvName,
+) -> Result<Vec<&'a RunningDatabase>, CommandError> {
+    if targets.is_empty() {
+        return Ok(dbs.iter().collect());
+    }
+    targets.iter().map(|t| select(dbs, t, env)).collect()
+}
+
+/// Where a database answers and its admin's login, or why it cannot be reached: not running.
+fn running(
+    d: &RunningDatabase,
+    env: &EnvName,
+) -> Result<
+    (crate::profile::EngineKind, crate::engine::Endpoint, crate::engine::Credentials),
+    CommandError,
+> {
+    match (d.engine, d.endpoint.clone(), d.credentials.clone(), d.state.is_running()) {
+        (Some(kind), Some(endpoint), Some(credentials), true) => Ok((kind, endpoint, credentials)),
+        _ => Err(CommandError::NotRunning {
+            message: format!("{} is not running ({})", d.db, d.state.label()),
+            hint: Some(format!("start it with `dbtwin up -p PROFILE --env {env}`")),
+        }),
+    }
+}
+
 /// Picks one database by `SERVICE` (when it has only one) or `SERVICE.DATABASE`.
 fn select<'a>(
     dbs: &'a [RunningDatabase],

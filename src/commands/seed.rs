@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{CommandError, connect, environment_databases, reporter, select};
+use super::{CommandError, chosen, connect, environment_databases, reporter, running};
 use crate::cli::{Global, SeedArgs};
 use crate::data::seedfile::SeedFile;
 use crate::environment::EnvName;
 use crate::profile::{self, Profile, ProfileErrors};
-use crate::provision::{self, Cancel, RunningDatabase, SeedOptions, SeedTarget};
+use crate::provision::{self, Cancel, SeedOptions, SeedTarget};
 
 /// Every seed file of the profile, read and checked (by `service.database`). All problems of all
 /// files are reported at once.
@@ -54,12 +54,7 @@ pub(super) async fn run(g: &Global, args: &SeedArgs) -> Result<(), CommandError>
     };
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
-    let chosen: Vec<&RunningDatabase> = if args.targets.is_empty() {
-        dbs.iter().collect()
-    } else {
-        args.targets.iter().map(|t| select(&dbs, t, &env)).collect::<Result<_, _>>()?
-    };
-    let mut label_files = BTreeMap::new();
+    let chosen = chosen(&dbs, &args.targets, &env)?;
     let mut targets = Vec::new();
     for d in chosen {
         let name = d.db.to_string();
@@ -67,16 +62,7 @@ pub(super) async fn run(g: &Global, args: &SeedArgs) -> Result<(), CommandError>
             Some((files, seeds)) => {
                 (files.get(&name).cloned(), seeds.get(&name).copied().flatten())
             }
-            None => {
-                let file = match &d.data {
-                    Some(path) => {
-                        let file = SeedFile::load(path)?;
-                        Some(label_files.entry(name.clone()).or_insert(Arc::new(file)).clone())
-                    }
-                    None => None,
-                };
-                (file, d.seed)
-            }
+            None => (d.data.as_deref().map(SeedFile::load).transpose()?.map(Arc::new), d.seed),
         };
         let Some(file) = file else {
             if !args.targets.is_empty() {
@@ -87,14 +73,7 @@ pub(super) async fn run(g: &Global, args: &SeedArgs) -> Result<(), CommandError>
             }
             continue;
         };
-        let (Some(kind), Some(endpoint), Some(credentials), true) =
-            (d.engine, d.endpoint.clone(), d.credentials.clone(), d.state.is_running())
-        else {
-            return Err(CommandError::NotRunning {
-                message: format!("{} is not running ({})", d.db, d.state.label()),
-                hint: Some(format!("start it with `dbtwin up -p PROFILE --env {env}`")),
-            });
-        };
+        let (kind, endpoint, credentials) = running(d, &env)?;
         targets.push(SeedTarget {
             db: d.db.clone(),
             kind,

@@ -1,7 +1,7 @@
 //! `dbtwin status`: one row per database: server version against the pin, migrations, schema
 //! fingerprint and drift, tables and rows. `--check` turns drift into exit code 1 for CI gates.
 
-use super::{CommandError, connect, environment_databases, select};
+use super::{CommandError, chosen, connect, environment_databases};
 use crate::cli::{Global, StatusArgs};
 use crate::engine::Target;
 use crate::environment::EnvName;
@@ -70,11 +70,7 @@ async fn environment_targets(
     };
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
-    let chosen: Vec<_> = if args.targets.is_empty() {
-        dbs.iter().collect()
-    } else {
-        args.targets.iter().map(|t| select(&dbs, t, &env)).collect::<Result<_, _>>()?
-    };
+    let chosen = chosen(&dbs, &args.targets, &env)?;
     let mut out = Vec::new();
     for d in chosen {
         let from_profile = profile.as_ref().and_then(|p| {

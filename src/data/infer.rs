@@ -259,7 +259,7 @@ pub fn plan(
     if !errors.is_empty() {
         return Err(errors);
     }
-    check_domains(&tables, catalog, file, &mut errors);
+    check_domains(&tables, file, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -577,12 +577,7 @@ impl Context<'_> {
     }
 
     fn shape(&self, column: &Column) -> Shape {
-        let base = self
-            .catalog
-            .domains
-            .get(&column.base_type)
-            .map(|d| base_of(&d.data_type))
-            .unwrap_or_else(|| column.base_type.to_lowercase());
+        let base = underlying_type(column, self.catalog);
         let data_type = column.data_type.to_lowercase();
         match base.as_str() {
             "tinyint" if data_type.starts_with("tinyint(1)") => Shape::Bool,
@@ -1400,12 +1395,17 @@ fn int_bounds(column: &Column) -> (i64, i64) {
     if column.unsigned { (0, max * 2 + 1) } else { (min, max) }
 }
 
-fn is_text_type(column: &Column, catalog: &Catalog) -> bool {
-    let base = catalog
+/// The column's base type, seen through its domain if it has one.
+fn underlying_type(column: &Column, catalog: &Catalog) -> String {
+    catalog
         .domains
         .get(&column.base_type)
         .map(|d| base_of(&d.data_type))
-        .unwrap_or_else(|| column.base_type.to_lowercase());
+        .unwrap_or_else(|| column.base_type.to_lowercase())
+}
+
+fn is_text_type(column: &Column, catalog: &Catalog) -> bool {
+    let base = underlying_type(column, catalog);
     matches!(
         base.as_str(),
         "text"
@@ -1436,12 +1436,7 @@ fn initials(table: &str) -> String {
 
 /// A unique rule over a domain smaller than the rows is an error (explicit rules were checked
 /// against the seed file's counts; here against the plan's real ones, rows_per included).
-fn check_domains(
-    tables: &[TableGen],
-    _catalog: &Catalog,
-    file: &SeedFile,
-    errors: &mut Vec<ProfileError>,
-) {
+fn check_domains(tables: &[TableGen], file: &SeedFile, errors: &mut Vec<ProfileError>) {
     for t in tables {
         for c in &t.columns {
             let domain = match &c.generator {
@@ -1544,28 +1539,11 @@ pub fn redis_plan(
             name: name.clone(),
             keys,
             members,
-            value: clone_value(&rule.value),
+            value: rule.value.clone(),
             ttl: rule.ttl,
         });
     }
     if errors.is_empty() { Ok(families) } else { Err(errors) }
-}
-
-fn clone_value(value: &super::seedfile::RedisValue) -> super::seedfile::RedisValue {
-    use super::seedfile::RedisValue;
-    match value {
-        RedisValue::String(v) => RedisValue::String(v.clone()),
-        RedisValue::Hash(m) => RedisValue::Hash(m.clone()),
-        RedisValue::Set { members, value } => {
-            RedisValue::Set { members: *members, value: value.clone() }
-        }
-        RedisValue::List { members, value } => {
-            RedisValue::List { members: *members, value: value.clone() }
-        }
-        RedisValue::Zset { members, value, score } => {
-            RedisValue::Zset { members: *members, value: value.clone(), score: score.clone() }
-        }
-    }
 }
 
 /// A rule's generator where there is no schema (Redis): references name other fields.

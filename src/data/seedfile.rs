@@ -142,7 +142,7 @@ pub enum Piece {
 }
 
 /// Redis: one family of keys.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct KeyRule {
     pub pattern: Vec<Piece>,
     pub count: u64,
@@ -151,7 +151,7 @@ pub struct KeyRule {
     pub ttl: Option<(u64, u64)>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum RedisValue {
     String(ColumnRule),
     Hash(BTreeMap<String, ColumnRule>),

@@ -83,6 +83,10 @@ pub enum Command {
     /// the seed, loaded through each engine's bulk path. A database is seeded once; `--reseed`
     /// empties and refills.
     Seed(SeedArgs),
+    /// Check the masking plans of seed files that copy a production source: columns that look
+    /// personal and have no rule, rules that do not fit, unique columns without a bijection.
+    /// Copies nothing; exits 8 when a plan would stop `seed`.
+    Mask(MaskArgs),
     /// Every database: server version vs pin, migrations applied/pending/changed, schema
     /// fingerprint and drift, tables and rows. `--check` exits 1 on any drift.
     Status(StatusArgs),
@@ -172,6 +176,17 @@ pub struct SeedArgs {
     /// Empty the tables dbtwin fills and fill them again (a database is otherwise seeded once).
     #[arg(long)]
     pub reseed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MaskArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// `SERVICE` or `SERVICE.DATABASE` (default: every database whose seed file has a source).
+    pub targets: Vec<String>,
+    /// Only check (the one mode so far: copies are made by `up` and `seed`).
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

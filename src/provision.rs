@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+use crate::data::copy::MaskedSources;
 use crate::data::load::{self as seeding, DataError};
 use crate::data::seedfile::SeedFile;
 use crate::engine::{self, Credentials, Endpoint, ProbeError, Session, Target};
@@ -654,6 +655,9 @@ async fn reconcile<R: Runtime>(
         events,
         cancel,
         reserved: Mutex::new(reserved),
+        sources: MaskedSources::new(
+            opts.seed_files.iter().filter_map(|(name, file)| Some((db_ref(name)?, file.clone()))),
+        ),
     };
     let cx = &cx;
     // Every database in parallel; the first failure cancels the rest at their next step (the
@@ -700,6 +704,8 @@ struct RunContext<'a, R> {
     cancel: &'a Cancel,
     /// Host ports given out already (see [`free_port`]).
     reserved: Mutex<BTreeSet<u16>>,
+    /// Production sources of masked copies, opened when the first database needs one.
+    sources: MaskedSources,
 }
 
 async fn bring_up<R: Runtime>(
@@ -881,6 +887,7 @@ async fn bring_up<R: Runtime>(
             seed: config.seed.or(cx.profile.seed).unwrap_or(0),
             scale: 1.0,
             reseed: false,
+            sources: Some(&cx.sources),
         };
         tokio::select! {
             result = seeding::seed(&request, events) => {
@@ -1436,6 +1443,11 @@ pub struct SeedOptions {
     pub reseed: bool,
 }
 
+/// `service.database` → its [`DbRef`].
+fn db_ref(name: &str) -> Option<DbRef> {
+    name.split_once('.').map(|(service, database)| DbRef::new(service, database))
+}
+
 /// One database of a running environment to seed.
 pub struct SeedTarget {
     pub db: DbRef,
@@ -1460,6 +1472,8 @@ pub async fn seed_environment<R: Runtime>(
 ) -> Result<Vec<(DbRef, seeding::Outcome)>, ProvisionError> {
     let run = run_id();
     let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
+    let sources = MaskedSources::new(targets.iter().map(|t| (t.db.clone(), t.file.clone())));
+    let sources = &sources;
     let work = targets.iter().map(|t| async move {
         let target = Target::admin(t.kind, &t.endpoint, &t.credentials);
         let request = seeding::Request {
@@ -1469,6 +1483,7 @@ pub async fn seed_environment<R: Runtime>(
             seed: t.seed,
             scale: options.scale,
             reseed: options.reseed,
+            sources: Some(sources),
         };
         let outcome = tokio::select! {
             outcome = seeding::seed(&request, events) => {

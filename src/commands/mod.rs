@@ -8,6 +8,7 @@ mod down;
 mod env;
 mod logs;
 mod ls;
+mod mask;
 mod migrate;
 mod run;
 mod seed;
@@ -82,7 +83,10 @@ impl CommandError {
                     _ => exit::MIGRATION_FAILED,
                 },
                 ProvisionError::Data(e) => match e.as_ref() {
-                    crate::data::load::DataError::Engine { source, .. } if source.unreachable => {
+                    crate::data::load::DataError::Engine { source, .. }
+                    | crate::data::load::DataError::Source { source, .. }
+                        if source.unreachable =>
+                    {
                         exit::DATABASE_UNREACHABLE
                     }
                     _ => exit::DATA_FAILED,
@@ -148,6 +152,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Shell(args) => shell::run(g, args).await,
         Command::Migrate(args) => migrate::run(g, args).await,
         Command::Seed(args) => seed::run(g, args).await,
+        Command::Mask(args) => mask::run(g, args).await,
         Command::Status(args) => status::run(g, args).await,
         Command::Diff(args) => diff::run(g, args).await,
         Command::Config(args) => config::run(g, args),

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::Sender;
 
+use super::copy::{MaskedInput, MaskedSources, Unruled};
 use super::generate::{Dialect, TableGen, plain};
 use super::infer::{self, Existing, Plan};
 use super::seedfile::{RedisValue, SeedFile};
@@ -50,6 +52,8 @@ pub struct Request<'a> {
     pub scale: f64,
     /// Empty and refill a database seeded before.
     pub reseed: bool,
+    /// The run's production sources (opened on first use), for seed files that copy one.
+    pub sources: Option<&'a MaskedSources>,
 }
 
 /// What a seeding did.
@@ -98,6 +102,22 @@ pub enum DataError {
         #[source]
         source: EngineError,
     },
+    #[error("{db}: failed to read the source")]
+    Source {
+        db: DbRef,
+        #[source]
+        source: EngineError,
+    },
+    /// Columns that look personal have no masking rule (`unmasked: fail`).
+    #[error(
+        "{db}: {} columns look personal and have no masking rule in {file}:\n{}",
+        columns.len(),
+        columns.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n")
+    )]
+    Unmasked { db: DbRef, file: String, columns: Vec<Unruled> },
+    /// Masking needs a secret and none was given.
+    #[error("{db}: no masking key: {message}")]
+    Key { db: DbRef, message: String },
 }
 
 impl DataError {
@@ -107,7 +127,17 @@ impl DataError {
                 "name the columns or tables in the seed file; a rule there wins over inference"
                     .into(),
             ),
-            DataError::Engine { .. } => None,
+            DataError::Engine { .. } | DataError::Source { .. } => None,
+            DataError::Key { .. } => Some(
+                "set DBTWIN_MASK_KEY (or DBTWIN_MASK_KEY_FILE, or `key_file:` in the seed file) \
+                 to the project's masking secret; the same key gives the same masked values"
+                    .into(),
+            ),
+            DataError::Unmasked { .. } => Some(
+                "give each a rule under `mask:` (`keep` if it is not personal), or set \
+                 `unmasked: warn` to copy them as they are"
+                    .into(),
+            ),
         }
     }
 }
@@ -148,10 +178,20 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
             skipped: Some(reason),
         });
     }
-    let result = if session.kind() == EngineKind::Redis {
-        seed_redis(&mut session, request, events).await
-    } else {
-        seed_tables(&mut session, request, previous.as_ref(), events).await
+    let masked = match (&request.file.masked.source, request.sources) {
+        (None, _) => None,
+        (Some(_), Some(sources)) => sources.input(&request.db).await?,
+        (Some(_), None) => None,
+    };
+    let result = match masked {
+        Some(input) => seed_masked(&mut session, request, &input, events).await,
+        None if request.file.masked.source.is_some() => Err(wrap(EngineError::new(
+            "the seed file copies a source, and this command opened none",
+        ))),
+        None if session.kind() == EngineKind::Redis => {
+            seed_redis(&mut session, request, events).await
+        }
+        None => seed_tables(&mut session, request, previous.as_ref(), events).await,
     };
     let outcome = match result {
         Ok(mut outcome) => {
@@ -184,6 +224,41 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
     };
     session.close().await;
     outcome
+}
+
+/// A masked copy, then the tables the seed file generates (which may reference copied rows).
+async fn seed_masked(
+    session: &mut Session,
+    request: &Request<'_>,
+    input: &MaskedInput,
+    events: &Events,
+) -> Result<Outcome, DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    if session.kind() == EngineKind::Redis {
+        return Err(wrap(EngineError::new("masked copies of redis are not supported yet")));
+    }
+    let pending = Seeded {
+        seed: request.seed,
+        file: request.file.path.display().to_string(),
+        checksum: request.file.checksum.clone(),
+        scale: request.scale,
+        complete: false,
+        ..Seeded::default()
+    };
+    let json = serde_json::to_string(&pending).unwrap_or_default();
+    session.set_state(SEEDED_KEY, &json).await.map_err(wrap)?;
+    let mut outcome = super::copy::copy(session, request, input, events).await?;
+    if !request.file.tables.is_empty() {
+        // The copied tables are reference data for the generated ones.
+        let copied = Seeded {
+            kept: outcome.tables.iter().map(|(t, _)| t.clone()).collect(),
+            ..Seeded::default()
+        };
+        let generated = seed_tables(session, request, Some(&copied), events).await?;
+        outcome.rows += generated.rows;
+        outcome.tables.extend(generated.tables);
+    }
+    Ok(outcome)
 }
 
 async fn seed_tables(
@@ -288,8 +363,39 @@ async fn load_all(
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let results: Vec<(usize, u64)> = stream::iter(0..tables.len())
         .map(|index| {
-            let keys = keys.get(&tables[index].name).map_or(&[][..], Vec::as_slice);
-            load_table(request, tables.clone(), index, keys, dialect, events)
+            let table = &tables[index];
+            let fill = Fill {
+                name: table.name.clone(),
+                columns: table.columns.iter().map(|c| c.name.clone()).collect(),
+                total: table.rows,
+                keys: keys.get(&table.name).map_or(&[][..], Vec::as_slice),
+            };
+            let tables = tables.clone();
+            let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {
+                let generated = tokio::task::spawn_blocking(move || {
+                    let table = &tables[index];
+                    let mut row = 0;
+                    while row < table.rows {
+                        let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
+                        let start = row;
+                        // Rows in small steps until the chunk is full: sizes are not known ahead.
+                        while row < table.rows && chunk.len() < CHUNK_BYTES {
+                            let end = (row + 256).min(table.rows);
+                            table.write_rows(&tables, row..end, dialect, &mut chunk);
+                            row = end;
+                        }
+                        done.fetch_add(row - start, Ordering::Relaxed);
+                        // The loader went away (it failed, or the run was interrupted): stop.
+                        if tx.blocking_send(chunk).is_err() {
+                            return row;
+                        }
+                    }
+                    row
+                })
+                .await;
+                generated.map_err(|_| "the row generator stopped early".to_owned())
+            };
+            async move { fill_table(request, fill, produce, events).await.map(|rows| (index, rows)) }
         })
         .buffer_unordered(streams())
         .try_collect()
@@ -301,43 +407,36 @@ async fn load_all(
     Ok(counts)
 }
 
-async fn load_table(
+/// One table to fill through the engine's bulk path.
+pub(super) struct Fill<'k> {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Rows expected (an estimate when the rows come from a source), for progress.
+    pub total: u64,
+    /// The table's own keys and indexes, rebuilt on the same connection once its rows are in.
+    pub keys: &'k [String],
+}
+
+/// Fills one table on its own connection: `produce` writes chunks of rows in the text bulk
+/// format into the channel, counts them in `done` as it goes, and returns how many it wrote;
+/// the rows the server took must be exactly those. Then the table's keys come back and its
+/// sequences and statistics are brought up to date.
+pub(super) async fn fill_table<P, F>(
     request: &Request<'_>,
-    tables: Arc<Vec<TableGen>>,
-    index: usize,
-    keys: &[String],
-    dialect: Dialect,
+    fill: Fill<'_>,
+    produce: P,
     events: &Events,
-) -> Result<(usize, u64), DataError> {
+) -> Result<u64, DataError>
+where
+    P: FnOnce(Sender<Vec<u8>>, Arc<AtomicU64>) -> F,
+    F: Future<Output = Result<u64, String>>,
+{
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    let table = &tables[index];
-    let (name, total) = (table.name.clone(), table.rows);
-    let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+    let Fill { name, columns, total, keys } = fill;
     let mut session = Session::connect(request.target).await.map_err(wrap)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     let done = Arc::new(AtomicU64::new(0));
-    let generator = {
-        let (tables, done) = (tables.clone(), done.clone());
-        tokio::task::spawn_blocking(move || {
-            let table = &tables[index];
-            let mut row = 0;
-            while row < table.rows {
-                let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
-                let start = row;
-                // Rows in small steps until the chunk is full: row sizes are not known ahead.
-                while row < table.rows && chunk.len() < CHUNK_BYTES {
-                    let end = (row + 256).min(table.rows);
-                    table.write_rows(&tables, row..end, dialect, &mut chunk);
-                    row = end;
-                }
-                done.fetch_add(row - start, Ordering::Relaxed);
-                // The loader went away (it failed, or the run was interrupted): stop.
-                if tx.blocking_send(chunk).is_err() {
-                    return;
-                }
-            }
-        })
-    };
+    let producing = produce(tx, done.clone());
     events.emit(Event::SeedProgress {
         db: request.db.clone(),
         table: name.clone(),
@@ -355,30 +454,30 @@ async fn load_table(
                 db: request.db.clone(),
                 table: name.clone(),
                 rows: done.load(Ordering::Relaxed),
-                total,
+                total: total.max(done.load(Ordering::Relaxed)),
                 elapsed_ms: started.elapsed().as_millis() as u64,
                 done: false,
             });
         }
     };
-    let loaded = tokio::select! {
-        loaded = loading => loaded,
+    let (loaded, produced) = tokio::select! {
+        both = async { tokio::join!(loading, producing) } => both,
         () = progress => unreachable!("the progress loop never ends"),
     };
-    let generated = generator.await;
-    let rebuilt = match &loaded {
-        Ok(_) => match session.restore(keys).await {
+    let rebuilt = match (&loaded, &produced) {
+        (Ok(_), Ok(_)) => match session.restore(keys).await {
             Ok(()) => session.finish_tables(std::slice::from_ref(&name)).await,
             Err(e) => Err(e),
         },
-        Err(_) => Ok(()),
+        _ => Ok(()),
     };
     session.close().await;
+    // A producer that failed ended its stream early: what the server took is not all of it.
+    let produced = produced.map_err(|e| wrap(EngineError::new(format!("{name}: {e}"))))?;
     let rows = loaded.map_err(wrap)?;
-    // A generator that died ended its stream early: the rows loaded are not all of them.
-    if generated.is_err() || rows != total {
+    if rows != produced {
         return Err(wrap(EngineError::new(format!(
-            "{name}: {rows} of {total} rows were loaded (the row generator stopped early)"
+            "{name}: {rows} of {produced} rows were loaded (the rows stopped early)"
         ))));
     }
     rebuilt.map_err(wrap)?;
@@ -390,11 +489,14 @@ async fn load_table(
         elapsed_ms: started.elapsed().as_millis() as u64,
         done: true,
     });
-    Ok((index, rows))
+    Ok(rows)
 }
 
 /// Runs groups of statements, each group in order on its own connection, [`streams`] at once.
-async fn run_parallel(request: &Request<'_>, groups: Vec<Vec<String>>) -> Result<(), DataError> {
+pub(super) async fn run_parallel(
+    request: &Request<'_>,
+    groups: Vec<Vec<String>>,
+) -> Result<(), DataError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     stream::iter(groups.into_iter().filter(|g| !g.is_empty()))

@@ -7,9 +7,16 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod copy;
+pub mod csvsource;
 pub mod fakes;
 pub mod generate;
 pub mod infer;
 pub mod load;
+pub mod mask;
+pub mod maskfile;
+pub mod pii;
 pub mod rng;
 pub mod seedfile;
+pub mod source;
+pub mod subset;

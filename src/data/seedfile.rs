@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::{Mapping, Value};
 
 use super::fakes::{FakeKind, Locale};
+use super::maskfile::Masked;
 use crate::profile::{self, LineIndex, ProfileError, ProfileErrors, child, suggest};
 
 /// The default anchor: time values count back from 2026-01-01T00:00:00Z.
@@ -36,6 +37,8 @@ pub struct SeedFile {
     pub tables: BTreeMap<String, TableRule>,
     /// Redis: key families.
     pub keys: BTreeMap<String, KeyRule>,
+    /// A masked copy of a production source, for the tables `tables` does not generate.
+    pub masked: Masked,
     /// SHA-256 of the file's text, recorded with the seeding.
     pub checksum: String,
     index: LineIndex,
@@ -209,6 +212,7 @@ impl SeedFile {
             default_rows: DEFAULT_ROWS,
             tables: BTreeMap::new(),
             keys: BTreeMap::new(),
+            masked: Masked::default(),
             checksum: crate::migrate::checksum::checksum(text),
             index: LineIndex::default(),
         };
@@ -246,11 +250,14 @@ impl SeedFile {
                         }
                     }
                 }
-                other => walker.unknown(
-                    other,
-                    other,
-                    &["anchor", "locale", "default_rows", "tables", "keys"],
-                ),
+                masked if super::maskfile::KEYS.contains(&masked) => {
+                    walker.masked(&mut file.masked, masked, value);
+                }
+                other => {
+                    let mut known = vec!["anchor", "locale", "default_rows", "tables", "keys"];
+                    known.extend(super::maskfile::KEYS);
+                    walker.unknown(other, other, &known);
+                }
             }
         }
         if !walker.errors.is_empty() {
@@ -287,7 +294,7 @@ fn locate(path: &Path, index: &LineIndex, key: &str, message: impl Into<String>)
     error
 }
 
-fn key_name(key: &Value) -> String {
+pub(super) fn key_name(key: &Value) -> String {
     match key {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -317,28 +324,33 @@ const COLUMN_KEYS: &[&str] = &[
 const KINDS: &[&str] =
     &["fake", "range", "one_of", "sequence", "template", "ref", "time", "after", "value"];
 
-struct Walker<'a> {
-    path: &'a Path,
-    index: LineIndex,
-    errors: Vec<ProfileError>,
+pub(super) struct Walker<'a> {
+    pub(super) path: &'a Path,
+    pub(super) index: LineIndex,
+    pub(super) errors: Vec<ProfileError>,
 }
 
 impl Walker<'_> {
-    fn error(&mut self, key: &str, message: impl Into<String>) {
+    pub(super) fn error(&mut self, key: &str, message: impl Into<String>) {
         let error = locate(self.path, &self.index, key, message);
         self.errors.push(error);
     }
 
-    fn error_hint(&mut self, key: &str, message: impl Into<String>, hint: impl Into<String>) {
+    pub(super) fn error_hint(
+        &mut self,
+        key: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         let error = locate(self.path, &self.index, key, message).with_hint(hint);
         self.errors.push(error);
     }
 
-    fn unknown(&mut self, key: &str, word: &str, known: &[&str]) {
+    pub(super) fn unknown(&mut self, key: &str, word: &str, known: &[&str]) {
         self.error_hint(key, format!("unknown key `{word}`"), suggest(word, known));
     }
 
-    fn map(&mut self, key: &str, value: &Value) -> Vec<(String, Value)> {
+    pub(super) fn map(&mut self, key: &str, value: &Value) -> Vec<(String, Value)> {
         match value {
             Value::Mapping(map) => map.iter().map(|(k, v)| (key_name(k), v.clone())).collect(),
             Value::Null => Vec::new(),
@@ -349,7 +361,7 @@ impl Walker<'_> {
         }
     }
 
-    fn count(&mut self, key: &str, value: &Value) -> Option<u64> {
+    pub(super) fn count(&mut self, key: &str, value: &Value) -> Option<u64> {
         match value.as_u64() {
             Some(n) => Some(n),
             None => {
@@ -359,7 +371,7 @@ impl Walker<'_> {
         }
     }
 
-    fn number(&mut self, key: &str, value: &Value) -> Option<f64> {
+    pub(super) fn number(&mut self, key: &str, value: &Value) -> Option<f64> {
         match value.as_f64() {
             Some(n) if n.is_finite() => Some(n),
             _ => {
@@ -369,7 +381,7 @@ impl Walker<'_> {
         }
     }
 
-    fn text<'v>(&mut self, key: &str, value: &'v Value) -> Option<&'v str> {
+    pub(super) fn text<'v>(&mut self, key: &str, value: &'v Value) -> Option<&'v str> {
         match value.as_str() {
             Some(s) => Some(s),
             None => {
@@ -400,7 +412,7 @@ impl Walker<'_> {
         }
     }
 
-    fn locale(&mut self, key: &str, value: &Value) -> Option<Locale> {
+    pub(super) fn locale(&mut self, key: &str, value: &Value) -> Option<Locale> {
         let name = self.text(key, value)?;
         match Locale::from_name(name) {
             Some(locale) => Some(locale),
@@ -452,7 +464,7 @@ impl Walker<'_> {
     }
 
     /// `[min, max]` of whole numbers, or one number for both.
-    fn span(&mut self, key: &str, value: &Value) -> Option<(u64, u64)> {
+    pub(super) fn span(&mut self, key: &str, value: &Value) -> Option<(u64, u64)> {
         if let Some(n) = value.as_u64() {
             return Some((n, n));
         }

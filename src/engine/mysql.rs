@@ -6,6 +6,7 @@
 mod catalog;
 mod indexes;
 mod load;
+mod source;
 mod triggers;
 
 use std::collections::BTreeMap;

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod load;
+mod source;
 
 use std::collections::BTreeMap;
 

@@ -436,6 +436,44 @@ impl Session {
         }
     }
 
+    /// Source side: opens one consistent, read-only snapshot on this session (PostgreSQL
+    /// `REPEATABLE READ READ ONLY`, MySQL `WITH CONSISTENT SNAPSHOT, READ ONLY`) with no
+    /// statement timeout inside it (a large table takes longer than `status`'s bound). Returns
+    /// PostgreSQL's exported snapshot, which other sessions [`join_snapshot`](Self::join_snapshot)
+    /// to read in parallel from the same point in time; other engines return `None`.
+    pub async fn begin_snapshot(&mut self) -> Result<Option<String>, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.begin_snapshot().await,
+            Inner::Mysql(s) => s.begin_snapshot().await.map(|()| None),
+            Inner::Redis(_) => Ok(None),
+        }
+    }
+
+    /// Source side (PostgreSQL): reads from the snapshot another session exported.
+    pub async fn join_snapshot(&mut self, id: &str) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.join_snapshot(id).await,
+            _ => Err(EngineError::new("only postgres shares snapshots between sessions")),
+        }
+    }
+
+    /// Source side: streams `SELECT columns FROM table [WHERE filter]` in the text bulk format
+    /// [`load_rows`](Self::load_rows) takes (each chunk whole lines; tab-separated, `\N` for
+    /// NULL, backslash escapes). Returns the rows read. Stops quietly when the receiver goes.
+    pub async fn copy_out(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        filter: Option<&str>,
+        chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<u64, EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.copy_out(table, columns, filter, chunks).await,
+            Inner::Mysql(s) => s.copy_out(table, columns, filter, chunks).await,
+            Inner::Redis(_) => Err(EngineError::new("redis has no tables to read rows from")),
+        }
+    }
+
     /// Closes the connection politely (MySQL wants a goodbye; the others close on drop).
     pub async fn close(self) {
         if let Inner::Mysql(s) = self.inner {

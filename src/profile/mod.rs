@@ -29,6 +29,7 @@ mod tests;
 pub use error::{ProfileError, ProfileErrors};
 // Seed files (`data`) are YAML read the same strict way, with the same located errors.
 pub(crate) use error::{quoted_list, suggest};
+pub(crate) use interpolate::expand;
 pub use load::{load, load_with, render};
 pub(crate) use load::{parse_document, syntax_message};
 pub(crate) use locate::{LineIndex, child};

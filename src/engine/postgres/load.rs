@@ -23,7 +23,7 @@ use crate::engine::session::Restore;
 const RESTORE_KEY: &str = "seed_restore";
 
 /// `schema.table` as the catalog names it (public unprefixed) → a quoted, qualified name.
-fn qualified(table: &str) -> String {
+pub(super) fn qualified(table: &str) -> String {
     match table.split_once('.') {
         Some((schema, name)) => format!("{}.{}", ident(schema), ident(name)),
         None => format!("public.{}", ident(table)),

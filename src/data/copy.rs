@@ -1,0 +1,986 @@
+//! The masked copy of one database: production rows from a [`SourceDb`], the subset's rows only,
+//! each personal value replaced on the way, loaded through the same bulk path as synthetic rows.
+//!
+//! Before a row moves, the plan is checked: every rule names a column that exists and fits its
+//! type; a rule on a key spreads to the columns that reference it (so joins line up); a unique
+//! column must get a bijection; and every column that looks personal (by its name, and by a
+//! sample of its values) must have a rule, or the run stops with the list (`unmasked: fail`).
+//!
+//! Rows stream from the source to the target a table per connection: the source's text lines
+//! are split into fields, masked fields are unescaped, transformed and escaped again, the others
+//! pass through as bytes. Two leak checks run on the way, in bounded memory: no masked cell may
+//! equal its own original (unless its rule keeps values by design), and no original value of a
+//! high-cardinality personal column (read first, remembered as keyed 64-bit fingerprints) may
+//! appear in any text cell written, whole or as a word. Either stops the table's load before it
+//! commits and names the columns.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use tokio::sync::mpsc::Sender;
+
+use super::load::{CHUNK_BYTES, CHUNKS_IN_FLIGHT, DataError, Fill, Outcome, Request, fill_table};
+use super::mask::{ColumnShape, MaskKey, Masker, Rule, ValueKind, shape_of};
+use super::maskfile::{MaskRule, Unmasked};
+use super::pii::{self, PiiKind, Sampler};
+use super::seedfile::SeedFile;
+use super::source::SourceDb;
+use super::subset::{DbSubset, Filter, SubsetDb, SubsetError};
+use crate::engine::EngineError;
+use crate::engine::session::Session;
+use crate::event::DbRef;
+use crate::event::{Event, Events};
+use crate::profile::{EngineKind, ProfileError, ProfileErrors, suggest};
+use crate::schema::{Catalog, Table};
+
+/// Rows sampled per table to find personal values in columns without a rule.
+const SAMPLE_ROWS: u64 = 500;
+
+/// What a masked copy needs besides the request: the open source, its subset, the key.
+pub struct MaskedInput {
+    pub source: Arc<SourceDb>,
+    pub subset: Arc<DbSubset>,
+    pub key: Arc<MaskKey>,
+}
+
+/// The production sources of one run, opened and subset together on first use (a relation may
+/// cross databases, so one database's subset depends on another's), then shared by every
+/// database's copy. Their snapshots stay open until this is dropped.
+pub struct MaskedSources {
+    files: Vec<(DbRef, Arc<SeedFile>)>,
+    /// False for `mask --check`, which reads no rows beyond samples.
+    subsets: bool,
+    cell: tokio::sync::OnceCell<BTreeMap<DbRef, Arc<MaskedInput>>>,
+}
+
+impl MaskedSources {
+    /// The sources of those `files` that copy one.
+    pub fn new(files: impl IntoIterator<Item = (DbRef, Arc<SeedFile>)>) -> MaskedSources {
+        let files = files.into_iter().filter(|(_, f)| f.masked.source.is_some()).collect();
+        MaskedSources { files, subsets: true, cell: tokio::sync::OnceCell::new() }
+    }
+
+    /// Sources for checking a plan only: the subsets are not worked out.
+    pub fn for_check(files: impl IntoIterator<Item = (DbRef, Arc<SeedFile>)>) -> MaskedSources {
+        MaskedSources { subsets: false, ..MaskedSources::new(files) }
+    }
+
+    /// The databases that copy a source.
+    pub fn databases(&self) -> impl Iterator<Item = &(DbRef, Arc<SeedFile>)> {
+        self.files.iter()
+    }
+
+    /// `db`'s source, subset and key (opening every source of the run the first time).
+    pub async fn input(&self, db: &DbRef) -> Result<Option<Arc<MaskedInput>>, DataError> {
+        let inputs = self.cell.get_or_try_init(|| prepare(&self.files, self.subsets)).await?;
+        Ok(inputs.get(db).cloned())
+    }
+}
+
+/// Opens every source (in parallel), reads each key, and plans the subsets together.
+async fn prepare(
+    files: &[(DbRef, Arc<SeedFile>)],
+    subsets: bool,
+) -> Result<BTreeMap<DbRef, Arc<MaskedInput>>, DataError> {
+    let opened = futures_util::future::join_all(files.iter().map(|(db, file)| async move {
+        let key = mask_key(db, file)?;
+        let source = file.masked.source.as_ref().expect("only files with a source come here");
+        if matches!(source, super::maskfile::Source::Csv(_)) && !file.masked.subset.is_whole() {
+            return Err(DataError::Plan {
+                db: db.clone(),
+                file: file.path.display().to_string(),
+                errors: ProfileErrors(vec![file.error(
+                    "subset",
+                    "a subset needs a database source; CSV exports are copied whole",
+                )]),
+            });
+        }
+        let source = SourceDb::open(source)
+            .await
+            .map_err(|source| DataError::Source { db: db.clone(), source })?;
+        Ok((key, source))
+    }))
+    .await;
+    let mut sources = Vec::new();
+    for result in opened {
+        sources.push(result?);
+    }
+    let empty = Catalog::default();
+    let subset_dbs: Vec<SubsetDb<'_>> = files
+        .iter()
+        .zip(&sources)
+        .map(|((db, file), (_, source))| SubsetDb {
+            db: db.clone(),
+            source,
+            catalog: source.catalog().unwrap_or(&empty),
+            file,
+            tables: source.tables().into_iter().filter(|t| !file.tables.contains_key(t)).collect(),
+        })
+        .collect();
+    let planned = if subsets {
+        super::subset::plan(&subset_dbs).await
+    } else {
+        Ok(subset_dbs.iter().map(|_| DbSubset::default()).collect())
+    };
+    let subsets = planned.map_err(|e| match e {
+        SubsetError::Plan { db, errors } => DataError::Plan {
+            db: files[db].0.clone(),
+            file: files[db].1.path.display().to_string(),
+            errors: ProfileErrors(errors),
+        },
+        SubsetError::Read { db, table, source } => DataError::Source {
+            db: files[db].0.clone(),
+            source: EngineError::new(format!("failed to read {table} for the subset"))
+                .with_source(source),
+        },
+    })?;
+    drop(subset_dbs);
+    Ok(files
+        .iter()
+        .zip(sources)
+        .zip(subsets)
+        .map(|(((db, _), (key, source)), subset)| {
+            let input = MaskedInput {
+                source: Arc::new(source),
+                subset: Arc::new(subset),
+                key: Arc::new(key),
+            };
+            (db.clone(), Arc::new(input))
+        })
+        .collect())
+}
+
+/// The masking secret: `DBTWIN_MASK_KEY`, else the file `DBTWIN_MASK_KEY_FILE` or the seed
+/// file's `key_file` names. There is no default: with a known key anyone could mask a list of
+/// candidate values and match them against a copy.
+pub fn mask_key(db: &DbRef, file: &SeedFile) -> Result<MaskKey, DataError> {
+    if let Ok(secret) = std::env::var("DBTWIN_MASK_KEY")
+        && !secret.is_empty()
+    {
+        return Ok(MaskKey::derive(secret.as_bytes()));
+    }
+    let path = std::env::var_os("DBTWIN_MASK_KEY_FILE")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| file.masked.key_file.clone());
+    let Some(path) = path else {
+        return Err(DataError::Key {
+            db: db.clone(),
+            message: "DBTWIN_MASK_KEY is not set".into(),
+        });
+    };
+    let secret = std::fs::read(&path).map_err(|e| DataError::Key {
+        db: db.clone(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let secret = secret.trim_ascii_end();
+    if secret.is_empty() {
+        return Err(DataError::Key {
+            db: db.clone(),
+            message: format!("{} is empty", path.display()),
+        });
+    }
+    Ok(MaskKey::derive(secret))
+}
+
+/// A column that looks personal and has no rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unruled {
+    pub table: String,
+    pub column: String,
+    pub kind: &'static str,
+    /// How it was found: `name` or `values`.
+    pub by: &'static str,
+    pub suggestion: &'static str,
+}
+
+impl std::fmt::Display for Unruled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{}: looks like {} (by its {}); a rule such as `{}`",
+            self.table, self.column, self.kind, self.by, self.suggestion
+        )
+    }
+}
+
+/// A column found leaking by the checks.
+#[derive(Clone, Debug, Serialize)]
+pub struct Leak {
+    pub table: String,
+    pub column: String,
+    /// Cells equal to their own original.
+    pub unchanged: u64,
+    /// Cells holding an original personal value, whole or as a word.
+    pub originals: u64,
+}
+
+impl std::fmt::Display for Leak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}:", self.table, self.column)?;
+        if self.unchanged > 0 {
+            write!(f, " {} cells equal to their original", self.unchanged)?;
+        }
+        if self.originals > 0 {
+            write!(f, " {} cells holding an original personal value", self.originals)?;
+        }
+        Ok(())
+    }
+}
+
+/// One column's transformation, ready to run.
+struct ColumnMask {
+    masker: Masker,
+    rule: Rule,
+    /// The field whose original value keys the rule (`shift-date … by`).
+    by: Option<usize>,
+}
+
+/// A table's copy, planned.
+struct TablePlan {
+    name: String,
+    columns: Vec<String>,
+    masks: Vec<Option<ColumnMask>>,
+    /// Fields checked for original personal values.
+    scanned: Vec<bool>,
+    /// The subset's filter and the fields it reads.
+    filter: Option<(Arc<Filter>, Vec<usize>)>,
+    estimate: u64,
+}
+
+/// Everything the plan found wrong, at once.
+pub struct Checked {
+    tables: Vec<TablePlan>,
+    /// Columns whose originals the second leak check looks for.
+    personal: Vec<(String, Vec<String>)>,
+    pub unruled: Vec<Unruled>,
+    /// Tables of the target the source does not hold (left empty).
+    pub absent: Vec<String>,
+}
+
+/// Plans and checks a copy without reading a row beyond the PII samples: `dbtwin mask --check`
+/// and the start of every copy.
+pub async fn check(
+    db: &DbRef,
+    file: &SeedFile,
+    target_kind: EngineKind,
+    catalog: &Catalog,
+    input: &MaskedInput,
+) -> Result<Checked, DataError> {
+    let source = &input.source;
+    let plan_error = |errors: Vec<ProfileError>| DataError::Plan {
+        db: db.clone(),
+        file: file.path.display().to_string(),
+        errors: ProfileErrors(errors),
+    };
+    if let Some(kind) = source.kind() {
+        let family = |k: EngineKind| if k == EngineKind::Mariadb { EngineKind::Mysql } else { k };
+        if family(kind) != family(target_kind) {
+            return Err(plan_error(vec![file.error(
+                "source",
+                format!(
+                    "the source is {} and the database is {}: a copy goes between the same engine",
+                    kind.as_str(),
+                    target_kind.as_str()
+                ),
+            )]));
+        }
+    }
+    let mut errors = Vec::new();
+    let source_tables = source.tables();
+    let mut copied: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut absent = Vec::new();
+    for (name, table) in &catalog.tables {
+        if file.tables.contains_key(name) {
+            continue;
+        }
+        let Some(source_columns) = source.columns(name) else {
+            absent.push(name.clone());
+            continue;
+        };
+        let mut columns = Vec::new();
+        for column in &table.columns {
+            let generated = column
+                .generated
+                .as_deref()
+                .is_some_and(|g| g.starts_with("stored") || g.starts_with("virtual"));
+            if generated {
+                continue;
+            }
+            if source_columns.contains(&column.name) {
+                columns.push(column.name.clone());
+            } else if !column.nullable && column.default.is_none() {
+                errors.push(file.error(
+                    "source",
+                    format!(
+                        "{name}.{} is NOT NULL without a default, and the source has no such column",
+                        column.name
+                    ),
+                ));
+            }
+        }
+        copied.insert(name.clone(), columns);
+    }
+    let _ = &source_tables;
+
+    // Rules: names exist, fit their columns.
+    let rules = resolve_rules(file, catalog, &copied, &mut errors);
+    if !errors.is_empty() {
+        return Err(plan_error(errors));
+    }
+
+    // A unique column needs a bijection, or two rows could collide.
+    for (name, table) in &catalog.tables {
+        for (key_name, columns) in unique_keys(table) {
+            for column in &columns {
+                let Some(rule) = rules.get(&(name.clone(), column.clone())) else { continue };
+                let Some(shape) = shape(table, column) else { continue };
+                let nulls_only = rule.rule == Rule::SetNull && shape.nullable;
+                if !rule.rule.is_bijection(&shape) && !nulls_only {
+                    errors.push(
+                        file.error(
+                            &rule.key,
+                            format!(
+                                "{name}.{column} is unique ({key_name}) and `{}` is not a \
+                                 bijection: two rows could get the same value",
+                                rule.rule.name()
+                            ),
+                        )
+                        .with_hint(
+                            "give unique columns keep-format, email, or hash (integers, uuids): \
+                             they map distinct values to distinct values",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(plan_error(errors));
+    }
+
+    // Personal columns without a rule: by name, then by their values.
+    let mut unruled = Vec::new();
+    let mut personal: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, columns) in &copied {
+        let table = &catalog.tables[name];
+        let mut sample: Vec<(usize, Sampler)> = Vec::new();
+        for column in columns {
+            let Some(shape) = shape(table, column) else { continue };
+            let rule = rules.get(&(name.clone(), column.clone()));
+            let by_name = pii::by_column(name, column);
+            match (rule, by_name) {
+                (Some(rule), kind) => {
+                    let kind = kind.or(match rule.rule {
+                        Rule::Email { .. } => Some(PiiKind::Email),
+                        _ => None,
+                    });
+                    if kind.is_some_and(PiiKind::high_cardinality)
+                        && rule.rule != Rule::Keep
+                        && textual(&shape)
+                    {
+                        personal.entry(name.clone()).or_default().push(column.clone());
+                    }
+                }
+                (None, Some(kind)) => unruled.push(Unruled {
+                    table: name.clone(),
+                    column: column.clone(),
+                    kind: kind.name(),
+                    by: "name",
+                    suggestion: kind.suggested_rule(),
+                }),
+                (None, None) if textual(&shape) && !key_column(table, column) => {
+                    let at = columns.iter().position(|c| c == column).unwrap_or(0);
+                    sample.push((at, Sampler::new()));
+                }
+                (None, None) => {}
+            }
+        }
+        if sample.is_empty() {
+            continue;
+        }
+        let wanted: Vec<String> = sample.iter().map(|(i, _)| columns[*i].clone()).collect();
+        let filter = source.queries().then(|| format!("1 = 1 LIMIT {SAMPLE_ROWS}"));
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+        let reading = source.stream(name, &wanted, filter.as_deref(), tx);
+        let sampling = async {
+            let mut rows = 0;
+            while let Some(chunk) = rx.recv().await {
+                for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    for (field, (_, sampler)) in line.split(|&b| b == b'\t').zip(&mut sample) {
+                        if field != b"\\N" {
+                            sampler.add(&unescape(field));
+                        }
+                    }
+                    rows += 1;
+                }
+                if rows >= SAMPLE_ROWS {
+                    break;
+                }
+            }
+            drop(rx);
+        };
+        let (read, ()) = tokio::join!(reading, sampling);
+        read.map_err(|source| DataError::Source { db: db.clone(), source })?;
+        for (at, sampler) in &sample {
+            if let Some(kind) = sampler.verdict() {
+                unruled.push(Unruled {
+                    table: name.clone(),
+                    column: columns[*at].clone(),
+                    kind: kind.name(),
+                    by: "values",
+                    suggestion: kind.suggested_rule(),
+                });
+            }
+        }
+    }
+
+    let mut tables = Vec::new();
+    for (name, columns) in copied {
+        let table = &catalog.tables[&name];
+        let masks = columns
+            .iter()
+            .map(|column| {
+                let rule = rules.get(&(name.clone(), column.clone()))?;
+                let shape = shape(table, column)?;
+                Some(ColumnMask {
+                    masker: Masker::new(&input.key, &rule.rule, &shape),
+                    rule: rule.rule.clone(),
+                    by: rule.by.as_ref().and_then(|b| columns.iter().position(|c| c == b)),
+                })
+            })
+            .collect();
+        let scanned =
+            columns.iter().map(|c| shape(table, c).is_some_and(|s| textual(&s))).collect();
+        let filter = input.subset.filters.get(&name).map(|f| {
+            let at = f
+                .columns()
+                .iter()
+                .map(|c| columns.iter().position(|x| x == c).unwrap_or(0))
+                .collect();
+            (Arc::new(clone_filter(f)), at)
+        });
+        let estimate = source
+            .catalog()
+            .and_then(|c| c.tables.get(&name))
+            .and_then(|t| t.approx_rows)
+            .unwrap_or(0);
+        tables.push(TablePlan { name, columns, masks, scanned, filter, estimate });
+    }
+    Ok(Checked { tables, personal: personal.into_iter().collect(), unruled, absent })
+}
+
+/// Copies the source's rows into the target's tables, masked. The target's tables the copy
+/// writes are emptied first.
+pub async fn copy(
+    session: &mut Session,
+    request: &Request<'_>,
+    input: &MaskedInput,
+    events: &Events,
+) -> Result<Outcome, DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    let catalog = session.catalog().await.map_err(wrap)?;
+    let checked = check(&request.db, request.file, request.target.kind, &catalog, input).await?;
+    if !checked.unruled.is_empty() {
+        match request.file.masked.unmasked {
+            Unmasked::Fail => {
+                return Err(DataError::Unmasked {
+                    db: request.db.clone(),
+                    file: request.file.path.display().to_string(),
+                    columns: checked.unruled,
+                });
+            }
+            Unmasked::Warn => {
+                for column in &checked.unruled {
+                    events.emit(Event::Warning {
+                        db: Some(request.db.clone()),
+                        message: format!("copied unmasked: {column}"),
+                    });
+                }
+            }
+        }
+    }
+    for table in &checked.absent {
+        events.emit(Event::Warning {
+            db: Some(request.db.clone()),
+            message: format!("{table}: not in the source; left empty"),
+        });
+    }
+    let originals = Arc::new(originals(request, input, &checked.personal).await?);
+
+    let names: Vec<String> = checked.tables.iter().map(|t| t.name.clone()).collect();
+    events.emit(Event::SeedPlanned {
+        db: request.db.clone(),
+        tables: names.len(),
+        rows: checked.tables.iter().map(|t| t.estimate).sum(),
+        kept: Vec::new(),
+    });
+    let mut emptied = names.clone();
+    emptied.extend(checked.absent.iter().cloned());
+    let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+    let mut own_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other_keys: Vec<Vec<String>> = Vec::new();
+    for (table, statements) in &restore.keys {
+        if names.contains(table) {
+            own_keys.entry(table.clone()).or_default().extend(statements.iter().cloned());
+        } else {
+            other_keys.push(statements.clone());
+        }
+    }
+
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let parallel = if input.source.parallel() { super::load::streams() } else { 1 };
+    let leaks: Arc<std::sync::Mutex<Vec<Leak>>> = Arc::default();
+    let tables: Vec<Arc<TablePlan>> = checked.tables.into_iter().map(Arc::new).collect();
+    let results: Vec<(String, u64)> = stream::iter(tables.iter().cloned())
+        .map(|plan| {
+            let fill = Fill {
+                name: plan.name.clone(),
+                columns: plan.columns.clone(),
+                total: plan.estimate,
+                keys: own_keys.get(&plan.name).map_or(&[][..], Vec::as_slice),
+            };
+            let (source, originals, leaks) =
+                (input.source.clone(), originals.clone(), leaks.clone());
+            let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {
+                masked_rows(&source, plan, originals, leaks, tx, done).await
+            };
+            let name = fill.name.clone();
+            async move { fill_table(request, fill, produce, events).await.map(|rows| (name, rows)) }
+        })
+        .buffer_unordered(parallel)
+        .try_collect()
+        .await?;
+
+    let started = std::time::Instant::now();
+    super::load::run_parallel(request, other_keys).await?;
+    let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
+    super::load::run_parallel(request, fks).await?;
+    session.finish_load().await.map_err(wrap)?;
+    if !restore.is_empty() {
+        events.emit(Event::SeedKeysRestored {
+            db: request.db.clone(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+    let mut counts: Vec<(String, u64)> = results;
+    counts.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
+    let rows = counts.iter().map(|(_, n)| n).sum();
+    Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
+}
+
+/// Reads one table from the source, keeps the subset's rows, masks them, and writes the text
+/// into `tx`. The leak checks run here: a leak fails the table before its load commits.
+async fn masked_rows(
+    source: &SourceDb,
+    plan: Arc<TablePlan>,
+    originals: Arc<Originals>,
+    leaks: Arc<std::sync::Mutex<Vec<Leak>>>,
+    tx: Sender<Vec<u8>>,
+    done: Arc<AtomicU64>,
+) -> Result<u64, String> {
+    let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+    let reading = source.stream(&plan.name, &plan.columns, None, raw_tx);
+    let masking = {
+        let plan = plan.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut stats = Stats::new(plan.columns.len());
+            let mut rows = 0u64;
+            let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
+            while let Some(chunk) = raw_rx.blocking_recv() {
+                let before = rows;
+                rows += mask_chunk(&plan, &originals, &chunk, &mut out, &mut stats);
+                done.fetch_add(rows - before, Ordering::Relaxed);
+                if let Some(leak) = stats.leaks(&plan) {
+                    return Err(leak);
+                }
+                if out.len() >= CHUNK_BYTES {
+                    let full = std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096));
+                    if tx.blocking_send(full).is_err() {
+                        return Ok(rows);
+                    }
+                }
+            }
+            if !out.is_empty() {
+                let _ = tx.blocking_send(out);
+            }
+            Ok(rows)
+        })
+    };
+    let (read, masked) = tokio::join!(reading, masking);
+    let masked = masked.map_err(|_| "the masking stopped early".to_owned())?;
+    match masked {
+        Err(leak) => {
+            let message = leak.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            leaks.lock().map(|mut l| l.extend(leak)).ok();
+            Err(format!("the leak check stopped the copy: {message}"))
+        }
+        Ok(rows) => {
+            read.map_err(|e| format!("failed to read the source: {e}"))?;
+            Ok(rows)
+        }
+    }
+}
+
+/// Per-column counts of the leak checks.
+struct Stats {
+    unchanged: Vec<u64>,
+    originals: Vec<u64>,
+}
+
+impl Stats {
+    fn new(columns: usize) -> Stats {
+        Stats { unchanged: vec![0; columns], originals: vec![0; columns] }
+    }
+
+    fn leaks(&self, plan: &TablePlan) -> Option<Vec<Leak>> {
+        let leaks: Vec<Leak> = (0..plan.columns.len())
+            .filter(|&i| self.unchanged[i] > 0 || self.originals[i] > 0)
+            .map(|i| Leak {
+                table: plan.name.clone(),
+                column: plan.columns[i].clone(),
+                unchanged: self.unchanged[i],
+                originals: self.originals[i],
+            })
+            .collect();
+        (!leaks.is_empty()).then_some(leaks)
+    }
+}
+
+/// Masks the whole lines of `chunk` into `out`; returns the rows written.
+fn mask_chunk(
+    plan: &TablePlan,
+    originals: &Originals,
+    chunk: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut Stats,
+) -> u64 {
+    let mut rows = 0;
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(plan.columns.len());
+    let mut picked: Vec<&[u8]> = Vec::new();
+    let (mut input, mut output) = (String::new(), String::new());
+    for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        fields.clear();
+        fields.extend(line.split(|&b| b == b'\t'));
+        if let Some((filter, at)) = &plan.filter {
+            picked.clear();
+            picked.extend(at.iter().map(|&i| fields[i]));
+            if !filter.keeps(&picked) {
+                continue;
+            }
+        }
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            let Some(mask) = &plan.masks[i] else {
+                if plan.scanned[i] && *field != b"\\N" && originals.found_in(field) {
+                    stats.originals[i] += 1;
+                }
+                out.extend_from_slice(field);
+                continue;
+            };
+            if *field == b"\\N" {
+                out.extend_from_slice(field);
+                continue;
+            }
+            input.clear();
+            input.push_str(&unescape(field));
+            output.clear();
+            let tweak = mask.by.map(|b| unescape(fields[b]));
+            if !mask.masker.apply(&input, tweak.as_deref(), &mut output) {
+                out.extend_from_slice(b"\\N");
+                continue;
+            }
+            if output == input && !mask.rule.may_keep(&input) {
+                stats.unchanged[i] += 1;
+            }
+            let escaped = escape(&output);
+            if plan.scanned[i] && originals.found_in(&escaped) {
+                stats.originals[i] += 1;
+            }
+            out.extend_from_slice(&escaped);
+        }
+        out.push(b'\n');
+        rows += 1;
+    }
+    rows
+}
+
+/// Fingerprints of the original values of high-cardinality personal columns, sorted, with the
+/// lengths they come in (most words are dismissed by their length before any hashing).
+pub struct Originals {
+    key: Option<Arc<MaskKey>>,
+    prints: Vec<u64>,
+    lengths: [bool; 257],
+}
+
+impl Originals {
+    fn empty() -> Originals {
+        Originals { key: None, prints: Vec::new(), lengths: [false; 257] }
+    }
+
+    fn add(&mut self, key: &Arc<MaskKey>, value: &str) {
+        self.key.get_or_insert_with(|| key.clone());
+        self.prints.push(key.fingerprint(value.as_bytes()));
+        self.lengths[value.len().min(256)] = true;
+    }
+
+    fn seal(&mut self) {
+        self.prints.sort_unstable();
+        self.prints.dedup();
+    }
+
+    fn contains(&self, value: &[u8]) -> bool {
+        let Some(key) = &self.key else { return false };
+        self.lengths[value.len().min(256)]
+            && self.prints.binary_search(&key.fingerprint(value)).is_ok()
+    }
+
+    /// Whether a cell (as escaped text) holds an original, whole or as a word.
+    fn found_in(&self, field: &[u8]) -> bool {
+        if self.prints.is_empty() {
+            return false;
+        }
+        let text = unescape(field);
+        let bytes = text.as_bytes();
+        self.contains(bytes)
+            || bytes
+                .split(|b| b" \t\r\n,;<>()[]{}\"'|".contains(b))
+                .any(|word| !word.is_empty() && word.len() < bytes.len() && self.contains(word))
+    }
+}
+
+/// Reads the original values of the personal columns the second leak check looks for.
+async fn originals(
+    request: &Request<'_>,
+    input: &MaskedInput,
+    personal: &[(String, Vec<String>)],
+) -> Result<Originals, DataError> {
+    let mut originals = Originals::empty();
+    for (table, columns) in personal {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+        let reading = input.source.stream(table, columns, None, tx);
+        let collecting = async {
+            while let Some(chunk) = rx.recv().await {
+                for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    for field in line.split(|&b| b == b'\t') {
+                        if field != b"\\N" && !field.is_empty() {
+                            originals.add(&input.key, &unescape(field));
+                        }
+                    }
+                }
+            }
+        };
+        let (read, ()) = tokio::join!(reading, collecting);
+        read.map_err(|source| DataError::Source { db: request.db.clone(), source })?;
+    }
+    originals.seal();
+    Ok(originals)
+}
+
+/// The rules that apply, per (table, column): the file's, and those spread along foreign keys
+/// (a key's rule goes to the columns referencing it, and back), so a join still matches.
+fn resolve_rules(
+    file: &super::seedfile::SeedFile,
+    catalog: &Catalog,
+    copied: &BTreeMap<String, Vec<String>>,
+    errors: &mut Vec<ProfileError>,
+) -> BTreeMap<(String, String), MaskRule> {
+    let mut rules: BTreeMap<(String, String), MaskRule> = BTreeMap::new();
+    let table_names: Vec<&str> = copied.keys().map(String::as_str).collect();
+    for (table, columns) in &file.masked.mask {
+        let Some(names) = copied.get(table) else {
+            let key = format!("mask.{table}");
+            let message = if catalog.tables.contains_key(table) {
+                format!("{table} is not copied from the source (the seed file generates it)")
+            } else {
+                format!("the schema has no table `{table}`")
+            };
+            errors.push(file.error(&key, message).with_hint(suggest(table, &table_names)));
+            continue;
+        };
+        let t = &catalog.tables[table];
+        let column_names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for (column, rule) in columns {
+            let Some(shape) = shape(t, column) else {
+                errors.push(
+                    file.error(&rule.key, format!("table `{table}` has no column `{column}`"))
+                        .with_hint(suggest(column, &column_names)),
+                );
+                continue;
+            };
+            if let Err(message) = rule.rule.check(&shape) {
+                errors.push(file.error(&rule.key, format!("{table}.{column}: {message}")));
+                continue;
+            }
+            if let Some(by) = &rule.by
+                && !names.contains(by)
+            {
+                errors.push(
+                    file.error(
+                        &format!("{}.by", rule.key),
+                        format!("table `{table}` has no column `{by}`"),
+                    )
+                    .with_hint(suggest(by, &column_names)),
+                );
+                continue;
+            }
+            rules.insert((table.clone(), column.clone()), rule.clone());
+        }
+    }
+    // Spread along foreign keys until nothing changes (chains of keys).
+    let mut links: Vec<((String, String), (String, String))> = Vec::new();
+    for (name, table) in &catalog.tables {
+        for fk in &table.foreign_keys {
+            for (c, r) in fk.columns.iter().zip(&fk.ref_columns) {
+                links.push(((name.clone(), c.clone()), (fk.ref_table.clone(), r.clone())));
+            }
+        }
+    }
+    for relation in file.masked.subset.relations.iter().filter(|r| r.database.is_none()) {
+        for (c, r) in relation.columns.iter().zip(&relation.ref_columns) {
+            links.push((
+                (relation.table.clone(), c.clone()),
+                (relation.ref_table.clone(), r.clone()),
+            ));
+        }
+    }
+    loop {
+        let mut changed = false;
+        for (child, parent) in &links {
+            for (from, to) in [(parent, child), (child, parent)] {
+                let Some(rule) = rules.get(from).cloned() else { continue };
+                match rules.get(to) {
+                    None if copied.get(&to.0).is_some_and(|cols| cols.contains(&to.1)) => {
+                        rules.insert(to.clone(), rule);
+                        changed = true;
+                    }
+                    Some(other) if other.rule != rule.rule => {
+                        errors.push(file.error(
+                            &other.key,
+                            format!(
+                                "{}.{} references {}.{} (or is referenced by it) and has another \
+                                 rule: a join would no longer match",
+                                to.0, to.1, from.0, from.1
+                            ),
+                        ));
+                        return rules;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !changed {
+            return rules;
+        }
+    }
+}
+
+/// The table's primary key, unique constraints and unique indexes on plain columns.
+fn unique_keys(table: &Table) -> Vec<(String, Vec<String>)> {
+    let columns: BTreeSet<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    table
+        .primary_key
+        .iter()
+        .chain(&table.uniques)
+        .map(|k| (k.name.clone(), k.columns.clone()))
+        .chain(
+            table
+                .indexes
+                .iter()
+                .filter(|i| i.unique && i.columns.iter().all(|c| columns.contains(c.as_str())))
+                .map(|i| (i.name.clone(), i.columns.clone())),
+        )
+        .collect()
+}
+
+fn shape(table: &Table, column: &str) -> Option<ColumnShape> {
+    table.columns.iter().find(|c| c.name == column).map(shape_of)
+}
+
+fn textual(shape: &ColumnShape) -> bool {
+    matches!(shape.kind, ValueKind::Text | ValueKind::Json | ValueKind::Other)
+}
+
+/// Whether the column is part of a key (its values are identifiers, not personal text).
+fn key_column(table: &Table, column: &str) -> bool {
+    let c = column.to_owned();
+    table.primary_key.as_ref().is_some_and(|k| k.columns == [c.clone()])
+        || table.foreign_keys.iter().any(|fk| fk.columns.contains(&c))
+}
+
+fn clone_filter(filter: &Filter) -> Filter {
+    match filter {
+        Filter::Ids { columns, ids } => Filter::Ids { columns: columns.clone(), ids: ids.clone() },
+        Filter::Children { links, follow_children } => Filter::Children {
+            links: links
+                .iter()
+                .map(|l| super::subset::Link {
+                    columns: l.columns.clone(),
+                    kept: l.kept.clone(),
+                    down: l.down.clone(),
+                })
+                .collect(),
+            follow_children: *follow_children,
+        },
+    }
+}
+
+/// Text bulk format → the value (`\t`, `\n`, `\\`… undone).
+pub fn unescape(field: &[u8]) -> std::borrow::Cow<'_, str> {
+    if !field.contains(&b'\\') {
+        return String::from_utf8_lossy(field);
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut bytes = field.iter();
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b't') => out.push(b'\t'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => out.push(b'\r'),
+            Some(b'0') => out.push(0),
+            Some(b'b') => out.push(8),
+            Some(b'f') => out.push(12),
+            Some(b'v') => out.push(11),
+            Some(&other) => out.push(other),
+            None => out.push(b'\\'),
+        }
+    }
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A value → text bulk format.
+pub fn escape(value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 2);
+    for &b in value.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0 => out.extend_from_slice(b"\\0"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_round_trips() {
+        for value in ["plain", "tab\there", "line\nbreak", "back\\slash", "cr\r", ""] {
+            assert_eq!(unescape(&escape(value)), value);
+        }
+        assert_eq!(unescape(b"a\\\\b\\tc"), "a\\b\tc");
+    }
+}

@@ -1,0 +1,171 @@
+//! A production source as the masked copy reads it: a database opened read-only in one consistent
+//! snapshot, or a directory of CSV exports. Everything read from it (the subset's key scans, the
+//! PII sampling, the rows themselves) comes from the same point in time: PostgreSQL sessions join
+//! the snapshot the first one exported and read tables in parallel; MySQL/MariaDB cannot share a
+//! snapshot between sessions without a global read lock, so its tables are read one after another
+//! on the session that holds it. A snapshot spans one database: several services' databases are
+//! read at nearby, not equal, instants.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use super::csvsource::{self, CsvTable};
+use super::maskfile::Source;
+use crate::engine::session::Session;
+use crate::engine::{EngineError, Target};
+use crate::profile::EngineKind;
+use crate::schema::Catalog;
+
+pub struct SourceDb {
+    inner: Inner,
+}
+
+#[expect(clippy::large_enum_variant, reason = "one per source of a run, never moved in bulk")]
+enum Inner {
+    Database {
+        target: Target,
+        /// The session holding the snapshot; MySQL reads everything through it.
+        main: Mutex<Session>,
+        snapshot: Option<String>,
+        catalog: Catalog,
+    },
+    Csv {
+        dir: PathBuf,
+        tables: BTreeMap<String, Arc<CsvTable>>,
+    },
+}
+
+impl SourceDb {
+    /// Opens `source`: connects read-only and takes the snapshot, or lists the CSV files.
+    pub async fn open(source: &Source) -> Result<SourceDb, EngineError> {
+        match source {
+            Source::Url(url) => {
+                let mut target =
+                    Target::from_url(url).map_err(|e| EngineError::new(e.to_string()))?;
+                target.read_only = true;
+                let mut main = Session::connect(&target).await?;
+                // The catalog read runs (and ends) its own transaction: before the snapshot's.
+                let catalog = main.catalog().await?;
+                let snapshot = main.begin_snapshot().await?;
+                Ok(SourceDb {
+                    inner: Inner::Database { target, main: Mutex::new(main), snapshot, catalog },
+                })
+            }
+            Source::Csv(dir) => {
+                let tables = csvsource::discover(dir)
+                    .map_err(|e| EngineError::new(format!("failed to read the exports: {e}")))?;
+                let tables = tables.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+                Ok(SourceDb { inner: Inner::Csv { dir: dir.clone(), tables } })
+            }
+        }
+    }
+
+    /// The source as shown to people (never with a password).
+    pub fn display(&self) -> String {
+        match &self.inner {
+            Inner::Database { target, .. } => target.display(),
+            Inner::Csv { dir, .. } => dir.display().to_string(),
+        }
+    }
+
+    /// The engine, for a database source.
+    pub fn kind(&self) -> Option<EngineKind> {
+        match &self.inner {
+            Inner::Database { target, .. } => Some(target.kind),
+            Inner::Csv { .. } => None,
+        }
+    }
+
+    /// The source's own catalog (a CSV directory has none: the target's schema stands in).
+    pub fn catalog(&self) -> Option<&Catalog> {
+        match &self.inner {
+            Inner::Database { catalog, .. } => Some(catalog),
+            Inner::Csv { .. } => None,
+        }
+    }
+
+    /// Tables the source holds.
+    pub fn tables(&self) -> BTreeSet<String> {
+        match &self.inner {
+            Inner::Database { catalog, .. } => catalog.tables.keys().cloned().collect(),
+            Inner::Csv { tables, .. } => tables.keys().cloned().collect(),
+        }
+    }
+
+    /// The columns `table` has in the source.
+    pub fn columns(&self, table: &str) -> Option<Vec<String>> {
+        match &self.inner {
+            Inner::Database { catalog, .. } => catalog
+                .tables
+                .get(table)
+                .map(|t| t.columns.iter().map(|c| c.name.clone()).collect()),
+            Inner::Csv { tables, .. } => tables.get(table).map(|t| t.columns.clone()),
+        }
+    }
+
+    /// Whether tables can be read at once (PostgreSQL and CSV) or only one at a time.
+    pub fn parallel(&self) -> bool {
+        match &self.inner {
+            Inner::Database { snapshot, .. } => snapshot.is_some(),
+            Inner::Csv { .. } => true,
+        }
+    }
+
+    /// Whether `where` filters and `limit`s can be sent to the source.
+    pub fn queries(&self) -> bool {
+        matches!(self.inner, Inner::Database { .. })
+    }
+
+    /// Streams `columns` of `table` (rows matching `filter`, a SQL condition that may end in
+    /// `ORDER BY … LIMIT n`) as text bulk format lines, from the snapshot.
+    pub async fn stream(
+        &self,
+        table: &str,
+        columns: &[String],
+        filter: Option<&str>,
+        chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<u64, EngineError> {
+        match &self.inner {
+            Inner::Database { target, main, snapshot: Some(id), .. } => {
+                let mut session = Session::connect(target).await?;
+                let result = match session.join_snapshot(id).await {
+                    Ok(()) => session.copy_out(table, columns, filter, chunks).await,
+                    Err(e) => Err(e),
+                };
+                session.close().await;
+                // Keep `main` (and with it the exported snapshot) alive until here.
+                let _ = &main;
+                result
+            }
+            Inner::Database { main, .. } => {
+                main.lock().await.copy_out(table, columns, filter, chunks).await
+            }
+            Inner::Csv { tables, .. } => {
+                if filter.is_some() {
+                    return Err(EngineError::new(format!(
+                        "{table}: a CSV export cannot be filtered with `where` or `limit`"
+                    )));
+                }
+                let csv = tables
+                    .get(table)
+                    .cloned()
+                    .ok_or_else(|| EngineError::new(format!("the exports hold no {table}.csv")))?;
+                let columns = columns.to_vec();
+                tokio::task::spawn_blocking(move || csvsource::stream(&csv, &columns, chunks))
+                    .await
+                    .map_err(|e| EngineError::new(format!("reading {table}.csv stopped: {e}")))?
+                    .map_err(|e| EngineError::new(e.to_string()))
+            }
+        }
+    }
+
+    /// Ends the snapshot and disconnects.
+    pub async fn close(self) {
+        if let Inner::Database { main, .. } = self.inner {
+            main.into_inner().close().await;
+        }
+    }
+}

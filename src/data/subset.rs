@@ -1,0 +1,525 @@
+//! Subsetting: which rows of a production source a masked copy keeps, so that every kept row's
+//! parents come along and every foreign key holds in the copy.
+//!
+//! The tables form a graph whose edges are the declared foreign keys plus the seed files'
+//! `relations` (which may point into another service's database: the graph spans every source
+//! copied in the run). Tables connected to a `start` table are subset; the others are copied
+//! whole. Rows are kept by a least fixpoint over scans of key columns only (never whole rows):
+//! a row stays when it is a start row, when a kept row references it (its parents come along),
+//! or when it is downstream of the start rows (it references a start row, or a row kept that
+//! way) and either every parent it references is kept already (`follow: parents`, a child that
+//! costs nothing) or `follow: children` is asked (it comes along and pulls its own parents).
+//! Rows kept only as parents pull no children, so a subset does not grow back into the whole
+//! database through a shared parent such as a team or a category. The sets only grow, so the scans stop; cycles and self-references need nothing
+//! special. Rows and key values are remembered as 64-bit hashes of their text, so memory follows
+//! the kept keys, not the data.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use siphasher::sip::SipHasher13;
+
+use super::maskfile::Follow;
+use super::seedfile::SeedFile;
+use super::source::SourceDb;
+use crate::engine::EngineError;
+use crate::event::DbRef;
+use crate::profile::ProfileError;
+use crate::schema::Catalog;
+
+/// Passes over the graph before giving up (each pass only adds rows; real graphs settle in a few).
+const MAX_PASSES: usize = 64;
+
+/// One source database taking part in the run.
+pub struct SubsetDb<'a> {
+    pub db: DbRef,
+    pub source: &'a SourceDb,
+    /// The schema whose keys define the graph (the source's, or the target's for CSV exports).
+    pub catalog: &'a Catalog,
+    pub file: &'a SeedFile,
+    /// Tables the copy writes.
+    pub tables: BTreeSet<String>,
+}
+
+/// How the copy filters one table's rows.
+#[derive(Debug)]
+pub enum Filter {
+    /// Rows whose identity (primary key) hashes into `ids`.
+    Ids { columns: Vec<String>, ids: HashSet<u64> },
+    /// A table without a key of its own: rows referencing kept rows only.
+    Children { links: Vec<Link>, follow_children: bool },
+}
+
+#[derive(Debug)]
+pub struct Link {
+    pub columns: Vec<String>,
+    /// Key values of the parent's kept rows.
+    pub kept: Arc<HashSet<u64>>,
+    /// Key values of the parent's start and pulled rows.
+    pub down: Arc<HashSet<u64>>,
+}
+
+impl Filter {
+    /// Whether a row is kept, given the raw text of [`Filter::columns`] in order.
+    pub fn keeps(&self, fields: &[&[u8]]) -> bool {
+        match self {
+            Filter::Ids { ids, .. } => ids.contains(&hash_fields(fields.iter().copied())),
+            Filter::Children { links, follow_children } => {
+                let mut at = 0;
+                let (mut all_kept, mut reached) = (true, false);
+                for link in links {
+                    let part = &fields[at..at + link.columns.len()];
+                    at += link.columns.len();
+                    if part.iter().any(|f| *f == b"\\N") {
+                        continue;
+                    }
+                    let h = hash_fields(part.iter().copied());
+                    all_kept &= link.kept.contains(&h);
+                    reached |= link.down.contains(&h);
+                }
+                reached && (*follow_children || all_kept)
+            }
+        }
+    }
+
+    /// The columns [`Filter::keeps`] reads, in order.
+    pub fn columns(&self) -> Vec<String> {
+        match self {
+            Filter::Ids { columns, .. } => columns.clone(),
+            Filter::Children { links, .. } => {
+                links.iter().flat_map(|l| l.columns.iter().cloned()).collect()
+            }
+        }
+    }
+}
+
+/// What the subset keeps of one database: a filter per subset table; absent tables are whole.
+#[derive(Debug, Default)]
+pub struct DbSubset {
+    pub filters: BTreeMap<String, Filter>,
+    /// Passes the fixpoint took, for the report.
+    pub passes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubsetError {
+    #[error("the subset does not fit the schema")]
+    Plan { db: usize, errors: Vec<ProfileError> },
+    #[error("failed to read {table} for the subset")]
+    Read {
+        db: usize,
+        table: String,
+        #[source]
+        source: EngineError,
+    },
+}
+
+/// The hash of a row's key fields as text (`\N` for NULL), the same in every table and database
+/// so a foreign key's value meets its parent's.
+pub fn hash_fields<'f>(fields: impl IntoIterator<Item = &'f [u8]>) -> u64 {
+    let mut hasher = SipHasher13::new_with_keys(0x6462_7477_696e_7375, 0x6273_6574_2d6b_6579);
+    for field in fields {
+        hasher.write(field);
+        hasher.write_u8(0x1f);
+    }
+    hasher.finish()
+}
+
+type Node = usize;
+
+struct TableNode {
+    db: usize,
+    table: String,
+    /// The key naming a row (primary key, or a unique key of NOT NULL columns).
+    identity: Option<Vec<String>>,
+    /// Columns scanned: identity, then every column an edge reads.
+    scan: Vec<String>,
+}
+
+struct Edge {
+    child: Node,
+    columns: Vec<String>,
+    parent: Node,
+    ref_columns: Vec<String>,
+}
+
+/// Plans the subsets of every database of the run together (relations may cross them).
+pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
+    let mut result: Vec<DbSubset> = dbs.iter().map(|_| DbSubset::default()).collect();
+    if dbs.iter().all(|d| d.file.masked.subset.is_whole()) {
+        return Ok(result);
+    }
+    let (nodes, edges) = graph(dbs)?;
+    let index: HashMap<(usize, &str), Node> =
+        nodes.iter().enumerate().map(|(i, n)| ((n.db, n.table.as_str()), i)).collect();
+
+    // Tables connected to a start table, whichever way the edges go.
+    let mut starts: Vec<Node> = Vec::new();
+    for (d, db) in dbs.iter().enumerate() {
+        for table in db.file.masked.subset.start.keys() {
+            starts.extend(index.get(&(d, table.as_str())).copied());
+        }
+    }
+    let mut in_subset = vec![false; nodes.len()];
+    let mut queue: VecDeque<Node> = starts.iter().copied().collect();
+    while let Some(n) = queue.pop_front() {
+        if std::mem::replace(&mut in_subset[n], true) {
+            continue;
+        }
+        for e in &edges {
+            if e.child == n && !in_subset[e.parent] {
+                queue.push_back(e.parent);
+            }
+            if e.parent == n && !in_subset[e.child] {
+                queue.push_back(e.child);
+            }
+        }
+    }
+
+    // Start rows.
+    let mut start: HashMap<Node, HashSet<u64>> = HashMap::new();
+    for &n in &starts {
+        let node = &nodes[n];
+        let db = &dbs[node.db];
+        let rule = &db.file.masked.subset.start[&node.table];
+        let Some(identity) = &node.identity else {
+            return Err(SubsetError::Plan {
+                db: node.db,
+                errors: vec![db.file.error(
+                    &rule.key,
+                    format!("{} has no primary key to start a subset from", node.table),
+                )],
+            });
+        };
+        if !db.source.queries() && rule.filter.is_some() {
+            return Err(SubsetError::Plan {
+                db: node.db,
+                errors: vec![db.file.error(
+                    &rule.key,
+                    "`where` needs a database source; CSV exports take `percent` and `limit`",
+                )],
+            });
+        }
+        let filter = if db.source.queries() && (rule.filter.is_some() || rule.limit.is_some()) {
+            let condition = rule.filter.clone().unwrap_or_else(|| "1 = 1".to_owned());
+            Some(match rule.limit {
+                Some(_) => format!("({condition}) ORDER BY {}", order_by(db, identity)),
+                None => format!("({condition})"),
+            })
+        } else {
+            None
+        };
+        let mut ids = HashSet::new();
+        let limit = rule.limit.unwrap_or(u64::MAX);
+        let percent = rule.percent;
+        scan(db.source, node.db, &node.table, identity, filter.as_deref(), |fields| {
+            if ids.len() as u64 >= limit {
+                return;
+            }
+            let h = hash_fields(fields.iter().copied());
+            // A deterministic share: the same rows on every run, whatever the masking key.
+            if percent.is_none_or(|p| ((h >> 11) as f64 / (1u64 << 53) as f64) * 100.0 < p) {
+                ids.insert(h);
+            }
+        })
+        .await?;
+        start.insert(n, ids);
+    }
+
+    // The fixpoint.
+    let follow_children = |n: Node| dbs[nodes[n].db].file.masked.subset.follow == Follow::Children;
+    let mut kept: HashMap<Node, HashSet<u64>> = HashMap::new();
+    let mut keys: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
+    let mut need: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
+    let mut down: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
+    let members: Vec<Node> = (0..nodes.len()).filter(|&n| in_subset[n]).collect();
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        let mut changed = false;
+        for &n in &members {
+            let node = &nodes[n];
+            let position = |c: &String| node.scan.iter().position(|s| s == c).unwrap_or(0);
+            let identity: Option<Vec<usize>> =
+                node.identity.as_ref().map(|cols| cols.iter().map(position).collect());
+            let parents: Vec<(&Edge, Vec<usize>)> = edges
+                .iter()
+                .filter(|e| e.child == n && in_subset[e.parent])
+                .map(|e| (e, e.columns.iter().map(position).collect()))
+                .collect();
+            let referenced: Vec<(Vec<String>, Vec<usize>)> = edges
+                .iter()
+                .filter(|e| e.parent == n && in_subset[e.child])
+                .map(|e| e.ref_columns.clone())
+                .chain(node.identity.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|cols| {
+                    let at = cols.iter().map(position).collect();
+                    (cols, at)
+                })
+                .collect();
+            let children = follow_children(n);
+            let db = &dbs[node.db];
+            scan(db.source, node.db, &node.table, &node.scan, None, |fields| {
+                let pick = |at: &[usize]| hash_fields(at.iter().map(|&i| fields[i]));
+                let id = identity.as_deref().map(pick);
+                let is_start = id.is_some_and(|id| start.get(&n).is_some_and(|s| s.contains(&id)));
+                let needed = referenced.iter().any(|(cols, at)| {
+                    need.get(&(n, cols.clone())).is_some_and(|s| s.contains(&pick(at)))
+                });
+                // Downstream of the start rows: a child of a start row (or of such a child).
+                let (mut all_kept, mut reached) = (true, false);
+                for (edge, at) in &parents {
+                    if at.iter().any(|&i| fields[i] == b"\\N") {
+                        continue;
+                    }
+                    let h = pick(at);
+                    let link = (edge.parent, edge.ref_columns.clone());
+                    all_kept &= keys.get(&link).is_some_and(|s| s.contains(&h));
+                    reached |= down.get(&link).is_some_and(|s| s.contains(&h));
+                }
+                let pulled = reached && (children || all_kept);
+                if !(is_start || needed || pulled) {
+                    return;
+                }
+                if let Some(id) = id {
+                    changed |= kept.entry(n).or_default().insert(id);
+                }
+                for (cols, at) in &referenced {
+                    let h = pick(at);
+                    changed |= keys.entry((n, cols.clone())).or_default().insert(h);
+                    if is_start || pulled {
+                        changed |= down.entry((n, cols.clone())).or_default().insert(h);
+                    }
+                }
+                for (edge, at) in &parents {
+                    if at.iter().any(|&i| fields[i] == b"\\N") {
+                        continue;
+                    }
+                    let link = (edge.parent, edge.ref_columns.clone());
+                    changed |= need.entry(link).or_default().insert(pick(at));
+                }
+            })
+            .await?;
+        }
+        if !changed || passes >= MAX_PASSES {
+            break;
+        }
+    }
+
+    let keys: HashMap<(Node, Vec<String>), Arc<HashSet<u64>>> =
+        keys.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+    let down: HashMap<(Node, Vec<String>), Arc<HashSet<u64>>> =
+        down.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+    for &n in &members {
+        let node = &nodes[n];
+        let filter = match &node.identity {
+            Some(columns) => {
+                Filter::Ids { columns: columns.clone(), ids: kept.remove(&n).unwrap_or_default() }
+            }
+            None => Filter::Children {
+                links: edges
+                    .iter()
+                    .filter(|e| e.child == n && in_subset[e.parent])
+                    .map(|e| {
+                        let link = (e.parent, e.ref_columns.clone());
+                        Link {
+                            columns: e.columns.clone(),
+                            kept: keys.get(&link).cloned().unwrap_or_default(),
+                            down: down.get(&link).cloned().unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
+                follow_children: follow_children(n),
+            },
+        };
+        result[node.db].filters.insert(node.table.clone(), filter);
+        result[node.db].passes = passes;
+    }
+    Ok(result)
+}
+
+/// Every table to copy as a node, every foreign key and relation between them as an edge.
+fn graph(dbs: &[SubsetDb<'_>]) -> Result<(Vec<TableNode>, Vec<Edge>), SubsetError> {
+    let mut nodes = Vec::new();
+    let mut index: HashMap<(usize, String), Node> = HashMap::new();
+    for (d, db) in dbs.iter().enumerate() {
+        for name in &db.tables {
+            let Some(table) = db.catalog.tables.get(name) else { continue };
+            let not_null = |cols: &[String]| {
+                cols.iter().all(|c| table.columns.iter().any(|col| &col.name == c && !col.nullable))
+            };
+            let identity = table.primary_key.as_ref().map(|k| k.columns.clone()).or_else(|| {
+                table.uniques.iter().map(|k| k.columns.clone()).find(|cols| not_null(cols))
+            });
+            index.insert((d, name.clone()), nodes.len());
+            nodes.push(TableNode { db: d, table: name.clone(), identity, scan: Vec::new() });
+        }
+    }
+    let mut edges = Vec::new();
+    for (d, db) in dbs.iter().enumerate() {
+        let mut errors = Vec::new();
+        for (name, table) in &db.catalog.tables {
+            let Some(&child) = index.get(&(d, name.clone())) else { continue };
+            for fk in &table.foreign_keys {
+                if let Some(&parent) = index.get(&(d, fk.ref_table.clone())) {
+                    edges.push(Edge {
+                        child,
+                        columns: fk.columns.clone(),
+                        parent,
+                        ref_columns: fk.ref_columns.clone(),
+                    });
+                }
+            }
+        }
+        for relation in &db.file.masked.subset.relations {
+            let target = match &relation.database {
+                None => Some(d),
+                Some(name) => resolve(dbs, name),
+            };
+            let Some(target) = target else {
+                errors.push(db.file.error(
+                    &child_key(&relation.key, "in"),
+                    format!(
+                        "no database `{}` is copied from a source in this run",
+                        relation.database.as_deref().unwrap_or_default()
+                    ),
+                ));
+                continue;
+            };
+            let checks = [
+                (d, &relation.table, &relation.columns, "from"),
+                (target, &relation.ref_table, &relation.ref_columns, "to"),
+            ];
+            let mut ok = true;
+            for (db_index, table, columns, key) in checks {
+                let catalog = dbs[db_index].catalog;
+                match catalog.tables.get(table.as_str()) {
+                    None => {
+                        errors.push(db.file.error(
+                            &child_key(&relation.key, key),
+                            format!("no table {table} in {}", dbs[db_index].db),
+                        ));
+                        ok = false;
+                    }
+                    Some(t) => {
+                        for c in columns {
+                            if !t.columns.iter().any(|col| &col.name == c) {
+                                errors.push(db.file.error(
+                                    &child_key(&relation.key, key),
+                                    format!("no column {table}.{c} in {}", dbs[db_index].db),
+                                ));
+                                ok = false;
+                            }
+                        }
+                    }
+                }
+            }
+            if !ok {
+                continue;
+            }
+            let (Some(&child), Some(&parent)) = (
+                index.get(&(d, relation.table.clone())),
+                index.get(&(target, relation.ref_table.clone())),
+            ) else {
+                continue;
+            };
+            edges.push(Edge {
+                child,
+                columns: relation.columns.clone(),
+                parent,
+                ref_columns: relation.ref_columns.clone(),
+            });
+        }
+        for (table, rule) in &db.file.masked.subset.start {
+            if !index.contains_key(&(d, table.clone())) {
+                errors.push(
+                    db.file.error(&rule.key, format!("no table {table} is copied from the source")),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(SubsetError::Plan { db: d, errors });
+        }
+    }
+    for (n, node) in nodes.iter_mut().enumerate() {
+        let mut scan: Vec<String> = node.identity.clone().unwrap_or_default();
+        for e in &edges {
+            let columns = if e.child == n {
+                &e.columns
+            } else if e.parent == n {
+                &e.ref_columns
+            } else {
+                continue;
+            };
+            for c in columns {
+                if !scan.contains(c) {
+                    scan.push(c.clone());
+                }
+            }
+        }
+        node.scan = scan;
+    }
+    Ok((nodes, edges))
+}
+
+/// `service` or `service.database` among the run's databases.
+fn resolve(dbs: &[SubsetDb<'_>], name: &str) -> Option<usize> {
+    let (service, database) = match name.split_once('.') {
+        Some((s, d)) => (s, Some(d)),
+        None => (name, None),
+    };
+    let matching: Vec<usize> = (0..dbs.len())
+        .filter(|&i| {
+            dbs[i].db.service == service && database.is_none_or(|d| dbs[i].db.database == d)
+        })
+        .collect();
+    (matching.len() == 1).then(|| matching[0])
+}
+
+fn child_key(key: &str, name: &str) -> String {
+    crate::profile::child(key, name)
+}
+
+/// `ORDER BY` over the identity, quoted for the source's engine.
+fn order_by(db: &SubsetDb<'_>, columns: &[String]) -> String {
+    let mysql = db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres);
+    columns
+        .iter()
+        .map(|c| {
+            if mysql {
+                format!("`{}`", c.replace('`', "``"))
+            } else {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Streams `columns` of `table` and hands each row's raw fields to `row`.
+async fn scan(
+    source: &SourceDb,
+    db: usize,
+    table: &str,
+    columns: &[String],
+    filter: Option<&str>,
+    mut row: impl FnMut(&[&[u8]]),
+) -> Result<(), SubsetError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let reading = source.stream(table, columns, filter, tx);
+    let consuming = async {
+        while let Some(chunk) = rx.recv().await {
+            let mut fields: Vec<&[u8]> = Vec::with_capacity(columns.len());
+            for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                fields.clear();
+                fields.extend(line.split(|&b| b == b'\t'));
+                row(&fields);
+            }
+        }
+    };
+    let (read, ()) = tokio::join!(reading, consuming);
+    read.map(|_| ()).map_err(|source| SubsetError::Read { db, table: table.to_owned(), source })
+}

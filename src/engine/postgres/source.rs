@@ -1,0 +1,83 @@
+//! Reading a PostgreSQL source database for masked copies: one snapshot exported by the first
+//! session and joined by the others, so tables are read in parallel from one point in time, each
+//! with `COPY … TO STDOUT` in the text format that `COPY … FROM STDIN` takes back.
+
+use futures_util::StreamExt;
+
+use super::load::qualified;
+use super::{Session, ident, server_message};
+use crate::engine::EngineError;
+
+/// About how much text one chunk carries.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+impl Session {
+    pub(in crate::engine) async fn begin_snapshot(
+        &mut self,
+    ) -> Result<Option<String>, EngineError> {
+        let failed = |e: tokio_postgres::Error| {
+            EngineError::new(format!("failed to open a snapshot: {}", server_message(&e)))
+        };
+        self.client
+            .batch_execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0",
+            )
+            .await
+            .map_err(failed)?;
+        let row =
+            self.client.query_one("SELECT pg_export_snapshot()", &[]).await.map_err(failed)?;
+        Ok(Some(row.get(0)))
+    }
+
+    pub(in crate::engine) async fn join_snapshot(&mut self, id: &str) -> Result<(), EngineError> {
+        let failed = |e: tokio_postgres::Error| {
+            EngineError::new(format!("failed to join snapshot {id}: {}", server_message(&e)))
+        };
+        let literal = id.replace('\'', "''");
+        self.client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SET TRANSACTION SNAPSHOT '{literal}'; SET LOCAL statement_timeout = 0"
+            ))
+            .await
+            .map_err(failed)
+    }
+
+    pub(in crate::engine) async fn copy_out(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        filter: Option<&str>,
+        chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<u64, EngineError> {
+        let failed = |e: tokio_postgres::Error| {
+            EngineError::new(format!("failed to read rows of {table}: {}", server_message(&e)))
+        };
+        let name = qualified(table);
+        let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+        let sql = match filter {
+            None => format!("COPY {name} ({list}) TO STDOUT"),
+            Some(filter) => format!("COPY (SELECT {list} FROM {name} WHERE {filter}) TO STDOUT"),
+        };
+        let stream = self.client.copy_out(&sql).await.map_err(failed)?;
+        let mut stream = std::pin::pin!(stream);
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
+        let mut rows = 0u64;
+        while let Some(data) = stream.next().await {
+            let data = data.map_err(failed)?;
+            // The server sends one row per message; lines are counted to be sure.
+            rows += data.iter().filter(|&&b| b == b'\n').count() as u64;
+            chunk.extend_from_slice(&data);
+            if chunk.len() >= CHUNK_BYTES {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
+                if chunks.send(full).await.is_err() {
+                    return Ok(rows);
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = chunks.send(chunk).await;
+        }
+        Ok(rows)
+    }
+}

@@ -1,0 +1,572 @@
+//! Masked copies against real servers, through the binary: a "production" environment filled by
+//! the test is copied into a twin through a read-only role, subset along its foreign keys (a
+//! cycle, a self-reference, a composite key, a table without a key), every personal column
+//! masked. The story checks each transformer's shape, consistency across tables, determinism
+//! across runs, that another key gives other values, that unique columns stay unique, and that
+//! production is never written; then the guards: a personal column without a rule, a unique
+//! column with a rule that could collide, and a planted leak, each stop the copy and name the
+//! column.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use dbtwin::exit;
+
+const DEFAULTS: &str = "defaults: { storage: tmpfs, durability: throwaway }\n";
+
+const PROD_SCHEMA: &str = r#"
+CREATE TABLE teams (id integer PRIMARY KEY, name text NOT NULL, captain_id bigint);
+CREATE TABLE users (
+    id          bigint PRIMARY KEY,
+    email       varchar(120) NOT NULL UNIQUE,
+    name        text NOT NULL,
+    phone       text,
+    card        text,
+    iban        text,
+    tax_id      text,
+    answer      text,
+    birth_date  date,
+    balance     numeric(10,2) NOT NULL,
+    settings    jsonb,
+    notes       text,
+    misc        text,
+    team_id     integer REFERENCES teams (id)
+);
+ALTER TABLE teams ADD FOREIGN KEY (captain_id) REFERENCES users (id);
+CREATE TABLE categories (id integer PRIMARY KEY, parent_id integer REFERENCES categories (id), label text NOT NULL);
+CREATE TABLE orders (
+    id            bigint PRIMARY KEY,
+    user_id       bigint NOT NULL REFERENCES users (id),
+    contact_email varchar(120),
+    category_id   integer REFERENCES categories (id),
+    placed_at     timestamptz NOT NULL,
+    amount        numeric(10,2) NOT NULL
+);
+CREATE TABLE order_lines (
+    order_id bigint NOT NULL REFERENCES orders (id),
+    line     integer NOT NULL,
+    sku      text NOT NULL,
+    qty      integer NOT NULL,
+    PRIMARY KEY (order_id, line)
+);
+CREATE TABLE line_notes (
+    order_id bigint NOT NULL,
+    line     integer NOT NULL,
+    note     text NOT NULL,
+    FOREIGN KEY (order_id, line) REFERENCES order_lines (order_id, line)
+);
+CREATE TABLE countries (code char(2) PRIMARY KEY, label text NOT NULL);
+"#;
+
+/// Production rows: 400 users in 8 teams (captains are users: a cycle), a category tree, orders
+/// with lines and notes on some lines, and reference data.
+const PROD_DATA: &str = r#"
+INSERT INTO teams SELECT t, 'team ' || t, NULL FROM generate_series(1, 8) t;
+INSERT INTO users SELECT i,
+    'person' || i || '@corp' || (i % 5) || '.example.com',
+    'Given' || i || ' Family' || (i % 37),
+    '+1 (555) 01' || lpad(i::text, 3, '0'),
+    '4111-1111-1111-' || lpad(i::text, 4, '0'),
+    'DE89370400440532013' || lpad(i::text, 3, '0'),
+    lpad(i::text, 3, '0') || '-45-6789',
+    'my first pet was ' || i,
+    date '1970-01-01' + (i * 37 % 15000),
+    (i * 7.31)::numeric(10,2),
+    jsonb_build_object('theme', 'dark', 'contact', jsonb_build_object('email', 'person' || i || '@corp' || (i % 5) || '.example.com')),
+    CASE WHEN i % 3 = 0 THEN 'called on ' || i ELSE NULL END,
+    'free text ' || i,
+    1 + i % 8
+  FROM generate_series(1, 400) i;
+UPDATE teams SET captain_id = id * 10;
+INSERT INTO categories VALUES (1, NULL, 'root');
+INSERT INTO categories SELECT c, 1 + (c - 2) / 3, 'cat ' || c FROM generate_series(2, 20) c;
+INSERT INTO orders SELECT o, 1 + (o * 7) % 400,
+    CASE WHEN o % 2 = 0 THEN 'person' || (1 + (o * 7) % 400) || '@corp' || ((1 + (o * 7) % 400) % 5) || '.example.com' END,
+    CASE WHEN o % 4 = 0 THEN NULL ELSE 1 + o % 20 END,
+    timestamptz '2025-01-01 00:00:00+00' + o * interval '1 hour',
+    (o % 500) + 0.99
+  FROM generate_series(1, 1500) o;
+INSERT INTO order_lines SELECT o, l, 'SKU-' || (o * l % 97), l FROM generate_series(1, 1500) o, generate_series(1, 2) l;
+INSERT INTO line_notes SELECT o, 1, 'gift wrap' FROM generate_series(1, 1500, 5) o;
+INSERT INTO countries VALUES ('DE', 'Germany'), ('FR', 'France');
+CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
+"#;
+
+/// The twin's seed file: one rule of every kind, a subset starting from 40% of the users.
+const TWIN_SEED: &str = r#"
+source: { url: "${PROD_URL}" }
+subset:
+  start: { users: { percent: 40 } }
+  follow: children
+mask:
+  users:
+    email:      { email: { keep_domain: true } }
+    name:       { fake: name }
+    phone:      keep-format
+    card:       { partial: 4 }
+    iban:       set-null
+    tax_id:     { constant: "000-00-0000" }
+    answer:     redact
+    birth_date: { shift-date: { days: [-30, 30] }, by: id }
+    balance:    { noise: 0.1 }
+    settings:   { json: { "$.contact.email": { email: { keep_domain: true } } } }
+    notes:      hash
+    misc:       keep
+  orders:
+    contact_email: { email: { keep_domain: true } }
+"#;
+
+fn profile(service: &str, data: Option<&str>) -> String {
+    let data = data.map(|d| format!(", data: {d}")).unwrap_or_default();
+    format!(
+        "name: masktest\n{DEFAULTS}services:\n  {service}:\n    databases:\n      main: {{ engine: postgres, version: \"17\", migrations: migrations{data} }}\nimages:\n  postgres: {{ \"17\": dbtwin-offline/postgres:17 }}\n"
+    )
+}
+
+async fn pg(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+async fn scalar(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// Rows of `sql` as text columns, keyed by the first.
+async fn rows(client: &tokio_postgres::Client, sql: &str) -> BTreeMap<String, Vec<Option<String>>> {
+    let mut out = BTreeMap::new();
+    for row in client.query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")) {
+        let values: Vec<Option<String>> = (0..row.len()).map(|i| row.get(i)).collect();
+        out.insert(values[0].clone().unwrap(), values[1..].to_vec());
+    }
+    out
+}
+
+/// Per table, a checksum of all its rows in a stable order.
+async fn checksums(client: &tokio_postgres::Client) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for table in
+        ["teams", "users", "categories", "orders", "order_lines", "line_notes", "countries"]
+    {
+        let sql = format!(
+            "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
+        );
+        let sum: String = client.query_one(&sql, &[]).await.unwrap().get(0);
+        out.insert(table.to_string(), sum);
+    }
+    out
+}
+
+/// `postgres://admin:pw@host:port/db` → the same server and database as `user:password`.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (_, at) = rest.rsplit_once('@').unwrap();
+    format!("{scheme}://{user}:{password}@{at}")
+}
+
+fn masked_cmd(args: &[&str], prod_url: &str, key: &str) -> std::process::Command {
+    let mut cmd = dbtwin();
+    cmd.args(args).env("PROD_URL", prod_url).env("DBTWIN_MASK_KEY", key);
+    cmd
+}
+
+#[tokio::test]
+async fn postgres_masked_subset_copy() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(migrations.join("V1__schema.sql"), PROD_SCHEMA).unwrap();
+
+    // Production: the schema, filled by the test, with a role that may only read.
+    let prod_env = unique_env("mask-prod");
+    let _prod_cleanup = Cleanup(prod_env.clone());
+    let prod_profile = write_profile(dir.path(), "prod.yaml", &profile("p", None));
+    let mut up = dbtwin();
+    up.args(["up", "-p", prod_profile.to_str().unwrap(), "--env", &prod_env]);
+    assert_success(&run(up).await);
+    let prod_admin = env_urls(&prod_env).await["P_MAIN_ADMIN_URL"].clone();
+    let prod = pg(&prod_admin).await;
+    prod.batch_execute(PROD_DATA).await.unwrap();
+    let prod_url = as_user(&prod_admin, "reader", "reader-pw");
+    let reader = pg(&prod_url).await;
+    assert!(
+        reader.batch_execute("UPDATE users SET name = 'x' WHERE id = 1").await.is_err(),
+        "the source role cannot write"
+    );
+    let before = checksums(&prod).await;
+
+    // The twin: a masked subset of production.
+    std::fs::write(dir.path().join("seed.yaml"), TWIN_SEED).unwrap();
+    let twin_profile = write_profile(dir.path(), "twin.yaml", &profile("t", Some("seed.yaml")));
+    let twin_path = twin_profile.to_str().unwrap();
+    let env = unique_env("mask-twin");
+    let _cleanup = Cleanup(env.clone());
+
+    // The plan checks out: every column that looks personal has a rule.
+    let out = run(masked_cmd(&["mask", "--check", "-p", twin_path], &prod_url, "k1")).await;
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("every column that looks personal has a rule"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(masked_cmd(&["up", "-p", twin_path, "--env", &env], &prod_url, "k1")).await;
+    assert_success(&out);
+    assert!(!stderr(&out).contains("reader-pw"), "the source password is never shown");
+    let twin_admin = env_urls(&env).await["T_MAIN_ADMIN_URL"].clone();
+    let twin = pg(&twin_admin).await;
+
+    // Production was never written.
+    assert_eq!(checksums(&prod).await, before);
+
+    // The subset: some users, not all; every foreign key holds (the server validated each as it
+    // came back); the cycle, the tree, the composite key and the keyless table are consistent.
+    let users = scalar(&twin, "SELECT count(*) FROM users").await;
+    assert!((80..400).contains(&users), "{users} users");
+    for orphans in [
+        "SELECT count(*) FROM orders o LEFT JOIN users u ON u.id = o.user_id WHERE u.id IS NULL",
+        "SELECT count(*) FROM users u LEFT JOIN teams t ON t.id = u.team_id WHERE u.team_id IS NOT NULL AND t.id IS NULL",
+        "SELECT count(*) FROM teams t LEFT JOIN users u ON u.id = t.captain_id WHERE t.captain_id IS NOT NULL AND u.id IS NULL",
+        "SELECT count(*) FROM categories c LEFT JOIN categories p ON p.id = c.parent_id WHERE c.parent_id IS NOT NULL AND p.id IS NULL",
+        "SELECT count(*) FROM line_notes n LEFT JOIN order_lines l USING (order_id, line) WHERE l.order_id IS NULL",
+    ] {
+        assert_eq!(scalar(&twin, orphans).await, 0, "{orphans}");
+    }
+    assert_eq!(
+        scalar(&twin, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND convalidated").await,
+        7
+    );
+    // follow: children: every order of a start user came along, with its lines.
+    let orders = scalar(&twin, "SELECT count(*) FROM orders").await;
+    assert!(orders > 0 && orders < 1500, "{orders} orders");
+    assert_eq!(
+        scalar(&twin, "SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id)").await,
+        0
+    );
+    assert!(scalar(&twin, "SELECT count(*) FROM line_notes").await > 0);
+    assert_eq!(scalar(&twin, "SELECT count(*) FROM countries").await, 2, "whole tables stay whole");
+
+    // Every transformer, row by row against production's original.
+    let columns = "id::text, email, name, phone, card, iban, tax_id, answer, birth_date::text, balance::text, settings::text, notes, misc";
+    let original = rows(&prod, &format!("SELECT {columns} FROM users")).await;
+    let masked = rows(&twin, &format!("SELECT {columns} FROM users")).await;
+    let mut emails = BTreeSet::new();
+    for (id, m) in &masked {
+        let o = &original[id];
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let (email, o_email) = (text(&m[0]), text(&o[0]));
+        assert_ne!(email, o_email);
+        assert_eq!(email.split('@').nth(1), o_email.split('@').nth(1), "keep_domain");
+        assert!(emails.insert(email.clone()), "unique stays unique: {email}");
+        assert_ne!(m[1], o[1], "fake name");
+        let (phone, o_phone) = (text(&m[2]), text(&o[2]));
+        assert_ne!(phone, o_phone);
+        assert_eq!(phone.len(), o_phone.len());
+        for (a, b) in phone.chars().zip(o_phone.chars()) {
+            assert_eq!(a.is_ascii_digit(), b.is_ascii_digit(), "keep-format: {phone} / {o_phone}");
+            if !b.is_ascii_alphanumeric() {
+                assert_eq!(a, b);
+            }
+        }
+        let (card, o_card) = (text(&m[3]), text(&o[3]));
+        assert_eq!(
+            &card[card.len() - 4..],
+            &o_card[o_card.len() - 4..],
+            "partial keeps the last 4"
+        );
+        assert!(card.starts_with("****-****-****-"), "{card}");
+        assert_eq!(m[4], None, "set-null");
+        assert_eq!(text(&m[5]), "000-00-0000", "constant");
+        let answer = text(&m[6]);
+        assert!(!answer.is_empty() && !answer.contains("pet"), "redact: {answer}");
+        let (born, o_born) = (text(&m[7]), text(&o[7]));
+        assert_ne!(born, o_born, "shift-date moves the date");
+        let (balance, o_balance): (f64, f64) =
+            (text(&m[8]).parse().unwrap(), text(&o[8]).parse().unwrap());
+        assert!(
+            (balance - o_balance).abs() <= o_balance * 0.1 + 0.01,
+            "noise: {balance} / {o_balance}"
+        );
+        let settings: serde_json::Value = serde_json::from_str(&text(&m[9])).unwrap();
+        assert_eq!(settings["theme"], "dark", "json keeps what no path names");
+        assert_eq!(
+            settings["contact"]["email"],
+            serde_json::Value::String(email.clone()),
+            "the same email masks the same in a json path"
+        );
+        match (&m[10], &o[10]) {
+            (Some(h), Some(n)) => {
+                assert!(h != n && h.chars().all(|c| c.is_ascii_hexdigit()), "hash: {h}")
+            }
+            (None, None) => {}
+            other => panic!("hash keeps NULLs: {other:?}"),
+        }
+        assert_eq!(m[11], o[11], "keep");
+    }
+    // Consistency across tables: an order's contact email masks like its user's email.
+    let mismatched = scalar(
+        &twin,
+        "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id WHERE o.contact_email IS NOT NULL AND o.contact_email <> u.email",
+    )
+    .await;
+    assert_eq!(mismatched, 0);
+    let originals: BTreeSet<String> = original.values().filter_map(|v| v[0].clone()).collect();
+    let leaked =
+        scalar(&twin, "SELECT count(*) FROM orders WHERE contact_email LIKE 'person%@corp%'").await;
+    assert_eq!(leaked, 0, "no original email in orders");
+    assert!(emails.is_disjoint(&originals));
+
+    // Determinism: the same key gives the same copy; another key gives other values.
+    let first = checksums(&twin).await;
+    let out =
+        run(masked_cmd(&["seed", "--env", &env, "-p", twin_path, "--reseed"], &prod_url, "k1"))
+            .await;
+    assert_success(&out);
+    assert_eq!(checksums(&twin).await, first, "same key, same copy");
+    let out =
+        run(masked_cmd(&["seed", "--env", &env, "-p", twin_path, "--reseed"], &prod_url, "k2"))
+            .await;
+    assert_success(&out);
+    let other = rows(&twin, "SELECT id::text, email FROM users").await;
+    assert_eq!(
+        other.keys().collect::<Vec<_>>(),
+        masked.keys().collect::<Vec<_>>(),
+        "the subset does not depend on the key"
+    );
+    assert!(other.iter().all(|(id, v)| v[0] != masked[id][0]), "another key, other emails");
+
+    // No key, no copy.
+    let mut seed = dbtwin();
+    seed.args(["seed", "--env", &env, "-p", twin_path, "--reseed"])
+        .env("PROD_URL", &prod_url)
+        .env_remove("DBTWIN_MASK_KEY");
+    let out = run(seed).await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("DBTWIN_MASK_KEY"), "{}", stderr(&out));
+
+    // The PII guard: columns that look personal and have no rule stop the run, by name (phone)
+    // and by their values (misc holds emails here).
+    prod.batch_execute("UPDATE users SET misc = 'someone' || id || '@mail.example.org'")
+        .await
+        .unwrap();
+    let guarded = TWIN_SEED
+        .replace("    phone:      keep-format\n", "")
+        .replace("    misc:       keep\n", "");
+    std::fs::write(dir.path().join("seed.yaml"), &guarded).unwrap();
+    let out = run(masked_cmd(&["mask", "--check", "-p", twin_path], &prod_url, "k1")).await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("users.phone") && stdout(&out).contains("users.misc"),
+        "{}",
+        stdout(&out)
+    );
+    let before_guard = checksums(&twin).await;
+    let out =
+        run(masked_cmd(&["seed", "--env", &env, "-p", twin_path, "--reseed"], &prod_url, "k1"))
+            .await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("users.phone") && stderr(&out).contains("users.misc"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(checksums(&twin).await, before_guard, "nothing was loaded");
+
+    // A unique column with a rule that could collide is refused before loading.
+    let colliding = TWIN_SEED.replace(
+        "email:      { email: { keep_domain: true } }",
+        "email:      { fake: safe_email }",
+    );
+    std::fs::write(dir.path().join("seed.yaml"), &colliding).unwrap();
+    let out =
+        run(masked_cmd(&["seed", "--env", &env, "-p", twin_path, "--reseed"], &prod_url, "k1"))
+            .await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("users.email is unique"), "{}", stderr(&out));
+
+    // A planted leak: a kept column holding another user's original email.
+    prod.batch_execute("UPDATE users SET misc = 'free text' ; UPDATE users SET misc = 'ping person7@corp2.example.com today' WHERE id = 3").await.unwrap();
+    std::fs::write(dir.path().join("seed.yaml"), TWIN_SEED.replace("percent: 40", "percent: 100"))
+        .unwrap();
+    let out =
+        run(masked_cmd(&["seed", "--env", &env, "-p", twin_path, "--reseed"], &prod_url, "k1"))
+            .await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("users.misc"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("person7@corp2"), "the leak report never shows the value");
+
+    for env in [&env, &prod_env] {
+        let mut down = dbtwin();
+        down.args(["down", "--env", env]);
+        assert_success(&run(down).await);
+        assert!(leftovers(&rt, env).await.is_empty());
+    }
+}
+
+const ACCOUNTS_SCHEMA: &str = r#"
+CREATE TABLE users (id bigint PRIMARY KEY, email varchar(120) NOT NULL UNIQUE, name text NOT NULL);
+"#;
+
+const SHOP_SCHEMA: &str = r#"
+CREATE TABLE customers_cache (id bigint PRIMARY KEY, email varchar(120) NOT NULL UNIQUE);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, total decimal(10,2) NOT NULL, note text);
+"#;
+
+const ACCOUNTS_SEED: &str = r#"
+source: { url: "${ACCOUNTS_URL}" }
+subset: { start: { users: { percent: 50 } } }
+mask:
+  users: { email: email, name: { fake: name } }
+"#;
+
+/// No foreign key in the shop's schema: the relation to accounts is declared here.
+const SHOP_SEED: &str = r#"
+source: { url: "${SHOP_URL}" }
+subset:
+  relations:
+    - { from: orders.customer_id, to: users.id, in: accounts }
+mask:
+  customers_cache: { email: email }
+"#;
+
+const LEGACY_SEED: &str = r#"
+source: { csv: exports }
+mask:
+  users: { email: email, name: { fake: name } }
+"#;
+
+fn two_engines(twin: bool) -> String {
+    let data = |file: &str| if twin { format!(", data: {file}") } else { String::new() };
+    format!(
+        "name: masktest\n{DEFAULTS}services:\n  accounts:\n    databases:\n      main: {{ engine: postgres, version: \"17\", migrations: accounts{} }}\n  shop:\n    databases:\n      main: {{ engine: mariadb, version: \"11.8\", migrations: shop{} }}\n{}images:\n  postgres: {{ \"17\": dbtwin-offline/postgres:17 }}\n  mariadb: {{ \"11.8\": dbtwin-offline/mariadb:11.8 }}\n",
+        data("accounts.yaml"),
+        data("shop.yaml"),
+        if twin {
+            "  legacy:\n    databases:\n      main: { engine: postgres, version: \"17\", migrations: accounts, data: legacy.yaml }\n"
+        } else {
+            ""
+        },
+    )
+}
+
+async fn maria(url: &str) -> mysql_async::Conn {
+    mysql_async::Conn::new(mysql_async::Opts::from_url(url).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases() {
+    use mysql_async::prelude::Queryable;
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, schema) in [("accounts", ACCOUNTS_SCHEMA), ("shop", SHOP_SCHEMA)] {
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("V1__schema.sql"), schema).unwrap();
+    }
+    let prod_env = unique_env("mask-prod2");
+    let _prod_cleanup = Cleanup(prod_env.clone());
+    let prod_profile = write_profile(dir.path(), "prod.yaml", &two_engines(false));
+    let mut up = dbtwin();
+    up.args(["up", "-p", prod_profile.to_str().unwrap(), "--env", &prod_env]);
+    assert_success(&run(up).await);
+    let urls = env_urls(&prod_env).await;
+    let accounts = pg(&urls["ACCOUNTS_MAIN_ADMIN_URL"]).await;
+    accounts
+        .batch_execute(
+            "INSERT INTO users SELECT i, 'u' || i || '@shop.example', 'Name ' || i FROM generate_series(1, 200) i;
+             CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
+        )
+        .await
+        .unwrap();
+    let mut shop = maria(&urls["SHOP_MAIN_ADMIN_URL"]).await;
+    shop.query_drop("INSERT INTO customers_cache SELECT seq, concat('u', seq, '@shop.example') FROM seq_1_to_200").await.unwrap();
+    shop.query_drop("INSERT INTO orders SELECT seq, 1 + seq % 200, seq % 90 + 0.5, concat('tab\there\\back ', seq) FROM seq_1_to_600").await.unwrap();
+    shop.query_drop("CREATE USER reader@'%' IDENTIFIED BY 'reader-pw'").await.unwrap();
+    shop.query_drop("GRANT SELECT ON main.* TO reader@'%'").await.unwrap();
+    let shop_before: Option<String> = shop
+        .query_first("SELECT md5(group_concat(concat_ws(',', id, customer_id, total, note) ORDER BY id)) FROM orders")
+        .await
+        .unwrap();
+
+    // CSV exports of the same users, for a third database.
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let mut csv = String::from("id,email,name\n");
+    for i in 1..=200 {
+        csv.push_str(&format!("{i},u{i}@shop.example,\"Name {i}\"\n"));
+    }
+    std::fs::write(exports.join("users.csv"), csv).unwrap();
+
+    std::fs::write(dir.path().join("accounts.yaml"), ACCOUNTS_SEED).unwrap();
+    std::fs::write(dir.path().join("shop.yaml"), SHOP_SEED).unwrap();
+    std::fs::write(dir.path().join("legacy.yaml"), LEGACY_SEED).unwrap();
+    let twin_profile = write_profile(dir.path(), "twin.yaml", &two_engines(true));
+    let env = unique_env("mask-twin2");
+    let _cleanup = Cleanup(env.clone());
+    let mut up = dbtwin();
+    up.args(["up", "-p", twin_profile.to_str().unwrap(), "--env", &env])
+        .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+        .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+        .env("DBTWIN_MASK_KEY", "shared-key");
+    assert_success(&run(up).await);
+
+    let twin = env_urls(&env).await;
+    let accounts_twin =
+        rows(&pg(&twin["ACCOUNTS_MAIN_ADMIN_URL"]).await, "SELECT id::text, email FROM users")
+            .await;
+    let legacy_twin =
+        rows(&pg(&twin["LEGACY_MAIN_ADMIN_URL"]).await, "SELECT id::text, email FROM users").await;
+    let mut shop_twin = maria(&twin["SHOP_MAIN_ADMIN_URL"]).await;
+    let cache: Vec<(i64, String)> =
+        shop_twin.query("SELECT id, email FROM customers_cache").await.unwrap();
+    let orders: Vec<(i64, i64, String)> =
+        shop_twin.query("SELECT id, customer_id, note FROM orders").await.unwrap();
+
+    // The subset: half the users, and the shop's orders of those users only (the relation
+    // crosses from MariaDB to PostgreSQL).
+    assert!((50..150).contains(&accounts_twin.len()), "{}", accounts_twin.len());
+    assert!(!orders.is_empty() && orders.len() < 600, "{}", orders.len());
+    for (_, customer, _) in &orders {
+        assert!(
+            accounts_twin.contains_key(&customer.to_string()),
+            "order of customer {customer} without its user"
+        );
+    }
+    // Rows with tabs and backslashes came through MariaDB's reader intact.
+    assert!(orders.iter().all(|(id, _, note)| *note == format!("tab\there\\back {id}")));
+    // The same original email masks the same in PostgreSQL, MariaDB and the CSV copy.
+    assert_eq!(cache.len(), 200, "a table the subset does not reach is copied whole");
+    assert_eq!(legacy_twin.len(), 200);
+    for (id, email) in &cache {
+        assert!(!email.starts_with(&format!("u{id}@")), "{email}");
+        assert_eq!(
+            legacy_twin[&id.to_string()][0].as_deref(),
+            Some(email.as_str()),
+            "csv vs mariadb"
+        );
+        if let Some(v) = accounts_twin.get(&id.to_string()) {
+            assert_eq!(v[0].as_deref(), Some(email.as_str()), "postgres vs mariadb");
+        }
+    }
+    let shop_after: Option<String> = shop
+        .query_first("SELECT md5(group_concat(concat_ws(',', id, customer_id, total, note) ORDER BY id)) FROM orders")
+        .await
+        .unwrap();
+    assert_eq!(shop_before, shop_after, "production was never written");
+    shop.disconnect().await.unwrap();
+    shop_twin.disconnect().await.unwrap();
+
+    for env in [&env, &prod_env] {
+        let mut down = dbtwin();
+        down.args(["down", "--env", env]);
+        assert_success(&run(down).await);
+        assert!(leftovers(&rt, env).await.is_empty());
+    }
+}

@@ -115,3 +115,35 @@ fn env_auto_names_the_environment_after_the_ci_branch() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_masked_demo_overlay_parses_and_its_sources_come_from_the_environment() {
+    use dbtwin::exit;
+    let profiles =
+        ["mask", "--check", "-p", "profiles/shop.yaml", "-p", "profiles/shop-masked.yaml"];
+    // The URL's variable unset: the seed file is invalid, named with its key and line.
+    let out = dbtwin()
+        .args(profiles)
+        .env_remove("PROD_ACCOUNTS_URL")
+        .env("PROD_ORDERS_URL", "mysql://reader@127.0.0.1:1/orders")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(exit::PROFILE_INVALID), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("accounts-masked.yaml:9:11: source.url: unset variable `PROD_ACCOUNTS_URL`"),
+        "{}",
+        stderr(&out)
+    );
+    // Set, but nothing answers: the files parsed, the source is unreachable, its password unseen.
+    let out = dbtwin()
+        .args(profiles)
+        .env("PROD_ACCOUNTS_URL", "postgres://reader:hunter2@127.0.0.1:1/accounts")
+        .env("PROD_ORDERS_URL", "mysql://reader@127.0.0.1:1/orders")
+        .env("DBTWIN_MASK_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(exit::DATABASE_UNREACHABLE), "{}", stderr(&out));
+    assert!(stderr(&out).contains("failed to read the source"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+}

@@ -843,13 +843,12 @@ fn push_hex(out: &mut String, value: u128) {
 // Small domains get two more properties. Integers in a typed column must stay in the type's
 // range: values that land outside are encrypted again (cycle walking), which is a bijection on the
 // in-range set. And a random permutation of a small set has fixed points (a 1-in-9 chance that a
-// one-digit number masks to itself), which the leak check would rightly flag: below 2^48 values,
+// one-digit number masks to itself), which the leak check would rightly flag: below 2^40 values,
 // the permutation is conjugated with "add one", `E ∘ (+1) ∘ E⁻¹`, which has no fixed point at all.
 
 const PASSES: usize = 4;
-const DERANGE_BELOW: u128 = 1 << 48;
+const DERANGE_BELOW: u128 = 1 << 40;
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-const CHAIN: u64 = 0xd6e8_feb8_6659_fd93;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -894,51 +893,50 @@ impl PatternHash {
     fn finish(mut self) -> PassKeys {
         self.hasher.write(&self.buf[..self.len]);
         let h = self.hasher.finish128();
-        PassKeys([h.h1, h.h2, mix(h.h1 ^ GOLDEN), mix(h.h2 ^ CHAIN)])
+        PassKeys([h.h1, h.h2, mix(h.h1 ^ GOLDEN), mix(h.h2 ^ GOLDEN.rotate_left(32))])
     }
 }
 
+/// One step of a pass: the symbol `x` (radix `radix`, position `i`) moves by an offset drawn from
+/// the chained state `s`; returns the state after it, which depends on the symbol *written*.
 #[inline(always)]
-fn round(s: u64, i: usize, radix: u8) -> (u64, u8) {
+fn encrypt_step(s: u64, i: usize, x: &mut u8, radix: u8) -> u64 {
     let t = mix(s ^ (i as u64).wrapping_mul(GOLDEN));
-    (t, ((u128::from(t) * u128::from(radix)) >> 64) as u8)
+    let shift = (((t >> 32) * u64::from(radix)) >> 32) as u8;
+    let sum = *x + shift;
+    *x = if sum >= radix { sum - radix } else { sum };
+    t ^ u64::from(*x)
 }
 
 #[inline(always)]
-fn chain(t: u64, written: u8) -> u64 {
-    t ^ (u64::from(written) + 1).wrapping_mul(CHAIN)
+fn decrypt_step(s: u64, i: usize, x: &mut u8, radix: u8) -> u64 {
+    let t = mix(s ^ (i as u64).wrapping_mul(GOLDEN));
+    let shift = (((t >> 32) * u64::from(radix)) >> 32) as u8;
+    let written = *x;
+    *x = if written >= shift { written - shift } else { written + radix - shift };
+    t ^ u64::from(written)
 }
 
 fn encrypt(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
     for (pass, &key) in keys.0.iter().enumerate() {
-        let (mut s, n) = (key, d.len());
-        let mut step = |i: usize| {
-            let (t, shift) = round(s, i, r[i]);
-            let sum = d[i] + shift;
-            d[i] = if sum >= r[i] { sum - r[i] } else { sum };
-            s = chain(t, d[i]);
-        };
+        let mut s = key;
+        let symbols = d.iter_mut().zip(r).enumerate();
         if pass % 2 == 0 {
-            (0..n).for_each(&mut step);
+            symbols.for_each(|(i, (x, &radix))| s = encrypt_step(s, i, x, radix));
         } else {
-            (0..n).rev().for_each(&mut step);
+            symbols.rev().for_each(|(i, (x, &radix))| s = encrypt_step(s, i, x, radix));
         }
     }
 }
 
 fn decrypt(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
     for (pass, &key) in keys.0.iter().enumerate().rev() {
-        let (mut s, n) = (key, d.len());
-        let mut step = |i: usize| {
-            let (t, shift) = round(s, i, r[i]);
-            let written = d[i];
-            d[i] = if written >= shift { written - shift } else { written + r[i] - shift };
-            s = chain(t, written);
-        };
+        let mut s = key;
+        let symbols = d.iter_mut().zip(r).enumerate();
         if pass % 2 == 0 {
-            (0..n).for_each(&mut step);
+            symbols.for_each(|(i, (x, &radix))| s = decrypt_step(s, i, x, radix));
         } else {
-            (0..n).rev().for_each(&mut step);
+            symbols.rev().for_each(|(i, (x, &radix))| s = decrypt_step(s, i, x, radix));
         }
     }
 }

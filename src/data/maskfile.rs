@@ -589,3 +589,94 @@ impl Walker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::data::seedfile::SeedFile;
+
+    fn parse(text: &str) -> Result<SeedFile, Vec<String>> {
+        SeedFile::parse(Path::new("seeds/m.yaml"), text)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn a_masked_file_parses() {
+        let file = parse(
+            "source: { csv: exports }\nsubset:\n  start: { users: { percent: 5, where: \"country = 'DE'\" }, orders: { limit: 10 } }\n  follow: children\n  relations:\n    - { from: orders.customer_id, to: users.id, in: accounts }\n    - { from: \"lines.(order_id, n)\", to: \"order_lines.(order_id, line)\" }\nmask:\n  users:\n    email: { email: { keep_domain: true } }\n    name: { fake: name, locale: de_de }\n    phone: keep-format\n    born: { shift-date: 10, by: id }\n    card: { partial: { keep_last: 4 } }\n    salary: { noise: { ratio: 0.05 } }\n    note: redact\n    prefs: { json: { \"$.contact.email\": email } }\nunmasked: warn\nkey_file: secret.key\n",
+        )
+        .unwrap();
+        let m = &file.masked;
+        assert_eq!(m.source, Some(Source::Csv(PathBuf::from("seeds/exports"))));
+        assert_eq!(m.key_file, Some(PathBuf::from("seeds/secret.key")));
+        assert_eq!(m.unmasked, Unmasked::Warn);
+        assert_eq!(m.subset.follow, Follow::Children);
+        let users = &m.subset.start["users"];
+        assert_eq!((users.percent, users.filter.as_deref()), (Some(5.0), Some("country = 'DE'")));
+        assert_eq!(m.subset.start["orders"].limit, Some(10));
+        assert_eq!(m.subset.relations[0].database.as_deref(), Some("accounts"));
+        assert_eq!(m.subset.relations[1].columns, ["order_id", "n"]);
+        assert_eq!(m.subset.relations[1].ref_columns, ["order_id", "line"]);
+        let rules = &m.mask["users"];
+        assert_eq!(rules["email"].rule, Rule::Email { keep_domain: true });
+        assert_eq!(rules["phone"].rule, Rule::KeepFormat);
+        assert_eq!(rules["born"].rule, Rule::ShiftDate { min_days: -10, max_days: 10 });
+        assert_eq!(rules["born"].by.as_deref(), Some("id"));
+        assert_eq!(rules["card"].rule, Rule::Partial { keep_last: 4 });
+        assert_eq!(rules["salary"].rule, Rule::Noise { ratio: 0.05 });
+        assert!(matches!(rules["prefs"].rule, Rule::Json(ref paths) if paths.len() == 1));
+    }
+
+    #[test]
+    fn masked_errors_name_the_file_key_and_line() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "mask:\n  users:\n    email: emial\n",
+                "seeds/m.yaml:3:5: mask.users.email: unknown masking rule `emial`\n  hint: did you mean `email`?",
+            ),
+            (
+                "mask:\n  users:\n    name: { fake: nmae }\n",
+                "seeds/m.yaml:3:13: mask.users.name.fake: unknown fake generator `nmae`\n  hint: did you mean `name`?",
+            ),
+            (
+                "mask:\n  users:\n    name: { hash: {}, redact: {} }\n",
+                "seeds/m.yaml:3:5: mask.users.name: the rule names more than one transformer",
+            ),
+            (
+                "mask:\n  users:\n    d: { noise: 3 }\n",
+                "seeds/m.yaml:3:10: mask.users.d.noise: expected a ratio above 0 and at most 1, such as 0.1",
+            ),
+            (
+                "mask:\n  users:\n    d: { keep-format: {}, by: id }\n",
+                "seeds/m.yaml:3:27: mask.users.d.by: `by` goes with `shift-date` only",
+            ),
+            (
+                "subset:\n  start: { users: { share: 5 } }\n",
+                "seeds/m.yaml:2:21: subset.start.users.share: unknown key `share`\n  hint: expected one of `percent`, `limit`, `where`",
+            ),
+            (
+                "subset:\n  relations:\n    - { from: orders.customer_id }\n",
+                "seeds/m.yaml:3:7: subset.relations[0]: a relation needs `from` and `to`\n  hint: write `{ from: orders.customer_id, to: users.id, in: accounts }`",
+            ),
+            (
+                "source: { url: \"${DBTWIN_TEST_UNSET_SOURCE}\" }\n",
+                "seeds/m.yaml:1:11: source.url: unset variable `DBTWIN_TEST_UNSET_SOURCE`\n  hint: set it, or give a default: `${DBTWIN_TEST_UNSET_SOURCE:-value}`",
+            ),
+            ("unmasked: maybe\n", "seeds/m.yaml:1:1: unmasked: expected `fail` or `warn`"),
+        ];
+        for (text, expected) in cases {
+            let errors = parse(text).err().unwrap_or_default();
+            assert_eq!(errors.first().map(String::as_str), Some(*expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_source_url_is_never_shown_with_its_password() {
+        let source = Source::Url("postgres://reader:s3cret@db.internal:5432/accounts".into());
+        let shown = format!("{source:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
+    }
+}

@@ -1,0 +1,1033 @@
+//! `cargo bench --bench mask`: how long a masked copy of production takes, against the limit of
+//! an unmasked copy of the same rows between the same two servers, measured in the same run
+//! (`benches/mask/`: PostgreSQL 17 on both sides, tmpfs, throwaway durability).
+//!
+//! "Production" (`bench-mask-prod`) holds 1,000,000 users (email, unique; name; phone;
+//! birth_date; and ordinary columns) and 3,000,000 orders referencing them, filled by `INSERT …
+//! SELECT generate_series` (not timed), then frozen and analysed. The twin (`bench-mask-twin`)
+//! has the same schema. Timed, in this order in every run:
+//!
+//! * **masked whole copy**: `dbtwin seed --reseed` of the twin, whose seed file
+//!   (`benches/mask/whole.yaml`) copies the source through a read-only role with a rule on every
+//!   personal column; the whole command, wall clock.
+//! * **baseline, the limit**: the same tables unmasked, `COPY … TO STDOUT` from the source
+//!   streamed into `COPY … FROM STDIN (FREEZE)` of the twin's tables with tokio-postgres (the
+//!   client library dbtwin uses, so both sides pay the same protocol costs; the bytes are passed
+//!   on untouched, in 256 KiB messages). As dbtwin does: the keys, indexes and the foreign key
+//!   are dropped first, each table is emptied in its COPY's transaction, the 2 tables load in
+//!   parallel (dbtwin's 2 streams on 2 cores) and each gets its keys back in its own stream
+//!   (`maintenance_work_mem` 256MB, as dbtwin sets), then the foreign key. Timed from the first
+//!   connection to the foreign key.
+//! * the same two for a **10% subset**: `subset-seed.yaml` (`start: { users: { percent: 10 } },
+//!   follow: children`) against `COPY (SELECT … FROM users WHERE id % 10 = 0)` and the orders of
+//!   those users (`WHERE user_id % 10 = 0`).
+//!
+//! The goal: masked at most 1.15× the baseline. Then **peak memory as data grows**: the source is
+//! refilled with 4× the users and orders and the masked whole copy runs once more; dbtwin's peak
+//! RSS (`/usr/bin/time -f %M`, else `VmHWM` polled from /proc) at both sizes, and their ratio.
+//!
+//! Every copy is checked before its figure counts: row counts (a whole copy: the source's), every
+//! key, unique and foreign key present and validated, no invalid index, and after a masked copy
+//! no original email in the twin (one count joining the twin's users with every original email,
+//! computed from the same formula that filled the source).
+//!
+//! Environment: `DBTWIN_BENCH_RUNS` (default 3, medians), `DBTWIN_BENCH_USERS` (default
+//! 1,000,000), `DBTWIN_BENCH_ORDERS` (default 3× the users), `DBTWIN_BENCH_LARGE_USERS` (default
+//! 4× the users; 0 skips the memory step) and `DBTWIN_BENCH_LARGE_ORDERS` (default 3× those).
+//!
+//! Both environments are removed at the end, on error, on panic and on Ctrl-C. The bench prints
+//! figures and never fails on slowness; it fails only when it cannot measure.
+
+#![forbid(unsafe_code)]
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+
+/// The release build of dbtwin that cargo builds for this bench.
+const DBTWIN: &str = env!("CARGO_BIN_EXE_dbtwin");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const PROD_ENV: &str = "bench-mask-prod";
+const TWIN_ENV: &str = "bench-mask-twin";
+const PROD_PROFILES: [&str; 2] = ["benches/mask/prod.yaml", "profiles/offline.yaml"];
+const TWIN_PROFILES: [&str; 2] = ["benches/mask/twin.yaml", "profiles/offline.yaml"];
+/// Put after [`TWIN_PROFILES`]: the twin's seed file becomes the 10% subset.
+const SUBSET_OVERLAY: &str = "benches/mask/subset.yaml";
+const IMAGE: &str = "dbtwin-offline/postgres:17";
+/// The masking secret of every masked copy (any value: the bench measures, it keeps nothing).
+const MASK_KEY: &str = "bench-mask-key";
+/// The read-only role the twin reads production through.
+const READER: (&str, &str) = ("reader", "reader-pw");
+
+const USERS: u64 = 1_000_000;
+const ORDERS_PER_USER: u64 = 3;
+const LARGE_FACTOR: u64 = 4;
+
+/// Masked time as a multiple of the baseline's that the issue asks for.
+const GOAL: f64 = 1.15;
+
+const USERS_COLUMNS: &str = "id, email, name, phone, birth_date, status, balance, created_at";
+const ORDERS_COLUMNS: &str = "id, user_id, amount, status, created_at";
+
+// ---------------------------------------------------------------------------------------------
+// The schema's keys (benches/mask/migrations): what dbtwin takes off before loading and puts
+// back after, under the same names; the baseline and the source fill do the same.
+
+const DROP_KEYS: &str = "ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey;
+    ALTER TABLE users DROP CONSTRAINT users_pkey, DROP CONSTRAINT users_email_key;
+    ALTER TABLE orders DROP CONSTRAINT orders_pkey;
+    DROP INDEX orders_user_id_idx;";
+const USERS_KEYS: &str = "SET maintenance_work_mem = '256MB';
+    ALTER TABLE users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+    ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);";
+const ORDERS_KEYS: &str = "SET maintenance_work_mem = '256MB';
+    ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+    CREATE INDEX orders_user_id_idx ON orders (user_id);";
+const FOREIGN_KEY: &str = "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey \
+                           FOREIGN KEY (user_id) REFERENCES users (id)";
+
+// ---------------------------------------------------------------------------------------------
+// The source's rows: pure functions of the row number, so the leak check can compute every
+// original email again on the twin's server.
+
+/// `i`, first and last name and the original email of users 1..={n}.
+const PEOPLE: &str = "SELECT i, f, l,
+        lower(f) || '.' || lower(l) || i || '@' || (ARRAY['gmail.com', 'yahoo.com', 'outlook.com',
+            'proton.me', 'example.org', 'mail.example.com'])[1 + i % 6] AS email
+    FROM generate_series(1::bigint, {n}) i
+    CROSS JOIN LATERAL (SELECT
+        (ARRAY['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda',
+               'David', 'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica',
+               'Thomas', 'Sarah', 'Charles', 'Karen', 'Anna', 'Lukas', 'Sofia'])[1 + i * 7 % 23] AS f,
+        (ARRAY['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis',
+               'Rodriguez', 'Martinez', 'Hernandez', 'Lopez', 'Gonzalez', 'Wilson', 'Anderson',
+               'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson',
+               'White', 'Harris', 'Sanchez', 'Clark', 'Ramirez', 'Lewis'])[1 + i * 13 % 29] AS l) n";
+
+const FILL_USERS: &str =
+    "INSERT INTO users (id, email, name, phone, birth_date, status, balance, created_at)
+    SELECT i, email, f || ' ' || l,
+        '+1 (' || (200 + i * 7 % 800) || ') 555-' || lpad((i * 37 % 10000)::text, 4, '0'),
+        date '1950-01-01' + (i * 37 % 18000)::int,
+        (ARRAY['active', 'active', 'active', 'paused', 'closed'])[1 + i % 5],
+        (i * 7919 % 500000) / 100.0,
+        timestamptz '2020-01-01 00:00:00+00' + (i * 7919 % 157000000) * interval '1 second'
+    FROM ({people}) p";
+
+const FILL_ORDERS: &str = "INSERT INTO orders (id, user_id, amount, status, created_at)
+    SELECT o, 1 + o * 2654435761 % {users},
+        1 + (o * 31 % 90000) / 100.0,
+        (ARRAY['pending', 'paid', 'paid', 'shipped', 'shipped', 'shipped', 'cancelled'])[1 + o % 7],
+        timestamptz '2020-01-01 00:00:00+00' + (o * 104729 % 157000000) * interval '1 second'
+    FROM generate_series(1::bigint, {orders}) o";
+
+fn main() -> ExitCode {
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) if interrupted() => {
+            eprintln!("interrupted; everything the bench started is removed");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One size of the source.
+#[derive(Clone, Copy)]
+struct Size {
+    users: u64,
+    orders: u64,
+}
+
+impl Size {
+    fn rows(self) -> u64 {
+        self.users + self.orders
+    }
+
+    fn show(self) -> String {
+        format!("{} users + {} orders", thousands(self.users), thousands(self.orders))
+    }
+}
+
+struct Config {
+    runs: usize,
+    size: Size,
+    /// The size the memory step grows to; `None` skips it.
+    large: Option<Size>,
+}
+
+impl Config {
+    fn from_env() -> Result<Config, String> {
+        let number = |name: &str, default: u64, zero: bool| match std::env::var(name) {
+            Err(_) => Ok(default),
+            Ok(s) => s
+                .trim()
+                .replace('_', "")
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| zero || n > 0)
+                .ok_or_else(|| format!("{name} must be a positive whole number, not `{s}`")),
+        };
+        let runs = number("DBTWIN_BENCH_RUNS", 3, false)? as usize;
+        let users = number("DBTWIN_BENCH_USERS", USERS, false)?;
+        let orders = number("DBTWIN_BENCH_ORDERS", users * ORDERS_PER_USER, false)?;
+        let large_users = number("DBTWIN_BENCH_LARGE_USERS", users * LARGE_FACTOR, true)?;
+        let large_orders =
+            number("DBTWIN_BENCH_LARGE_ORDERS", large_users * orders / users, large_users == 0)?;
+        let large = (large_users > 0).then_some(Size { users: large_users, orders: large_orders });
+        Ok(Config { runs, size: Size { users, orders }, large })
+    }
+}
+
+fn bench() -> Result<(), String> {
+    let cfg = Config::from_env()?;
+    check_tools()?;
+    catch_interrupts()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("failed to start the async runtime: {e}"))?;
+    let started = Instant::now();
+
+    println!(
+        "mask: {} → a twin, PostgreSQL 17 on both sides (tmpfs, throwaway), {} run(s), medians",
+        cfg.size.show(),
+        cfg.runs
+    );
+    println!("context: {}", context());
+
+    for env in [PROD_ENV, TWIN_ENV] {
+        if leftover(env) {
+            eprintln!("removing the environment `{env}` an earlier bench left");
+            down(env)?;
+        }
+    }
+    let prod = Environment::up(PROD_ENV, &PROD_PROFILES, &[])?;
+    let prod_admin = prod.admin_url("PROD_MAIN_ADMIN_URL")?;
+    let prod_url = as_user(&prod_admin, READER.0, READER.1)?;
+    let twin_env = [("PROD_URL", prod_url.as_str()), ("DBTWIN_MASK_KEY", MASK_KEY)];
+    let twin = Environment::up(TWIN_ENV, &TWIN_PROFILES, &twin_env)?;
+    let twin_url = twin.admin_url("TWIN_MAIN_ADMIN_URL")?;
+
+    rt.block_on(fill_source(&prod_admin, cfg.size, true))?;
+    let expected = rt.block_on(expected_counts(&prod_admin, cfg.size))?;
+
+    let mut figures = Figures::default();
+    for run in 0..cfg.runs {
+        eprintln!("run {} of {}", run + 1, cfg.runs);
+        // Masked whole copy.
+        let t = masked_copy(&twin_env, false)?;
+        let whole = Counts { users: cfg.size.users, orders: cfg.size.orders };
+        rt.block_on(verify(&twin_url, Check::Exactly(whole), Some(cfg.size.users)))
+            .map_err(|e| format!("after the masked whole copy: {e}"))?;
+        figures.whole_size = rt.block_on(table_bytes(&twin_url))?;
+        figures.masked.push(t);
+
+        // Baseline whole copy.
+        let t = rt.block_on(baseline(&prod_url, &twin_url, None))?;
+        rt.block_on(verify(&twin_url, Check::Exactly(whole), None))
+            .map_err(|e| format!("after the baseline whole copy: {e}"))?;
+        figures.baseline.push(t);
+
+        // Masked subset.
+        let t = masked_copy(&twin_env, true)?;
+        let counts = rt
+            .block_on(verify(&twin_url, Check::Subset(cfg.size), Some(cfg.size.users)))
+            .map_err(|e| format!("after the masked subset: {e}"))?;
+        figures.subset_counts = counts;
+        figures.subset_size = rt.block_on(table_bytes(&twin_url))?;
+        figures.masked_subset.push(t);
+
+        // Baseline subset.
+        let t = rt.block_on(baseline(&prod_url, &twin_url, Some(10)))?;
+        rt.block_on(verify(&twin_url, Check::Exactly(expected), None))
+            .map_err(|e| format!("after the baseline subset: {e}"))?;
+        figures.baseline_subset_size = rt.block_on(table_bytes(&twin_url))?;
+        figures.baseline_subset.push(t);
+    }
+    figures.baseline_subset_counts = expected;
+
+    if let Some(large) = cfg.large {
+        eprintln!("memory step: refilling the source with {}", large.show());
+        rt.block_on(fill_source(&prod_admin, large, false))?;
+        let t = masked_copy(&twin_env, false)?;
+        let whole = Counts { users: large.users, orders: large.orders };
+        rt.block_on(verify(&twin_url, Check::Exactly(whole), Some(large.users)))
+            .map_err(|e| format!("after the masked whole copy of {}: {e}", large.show()))?;
+        figures.large = Some((large, t));
+    }
+
+    figures.print(&cfg, started.elapsed());
+    drop(twin);
+    drop(prod);
+    for env in [PROD_ENV, TWIN_ENV] {
+        if leftover(env) {
+            return Err(format!("`{env}` left containers or volumes behind"));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environments.
+
+/// A running environment: `dbtwin down` when dropped, after the runs, on an error and on panic.
+/// Made before `up` runs, so a failed `up` is cleaned up too.
+struct Environment {
+    name: &'static str,
+}
+
+impl Environment {
+    /// `dbtwin up --no-data`: the container, migrated, without rows.
+    fn up(
+        name: &'static str,
+        profiles: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Result<Environment, String> {
+        let env = Environment { name };
+        let mut up = dbtwin(&["up", "--quiet", "--no-data", "--env", name], profiles);
+        up.envs(vars.iter().copied());
+        run(&mut up)?;
+        Ok(env)
+    }
+
+    fn admin_url(&self, var: &str) -> Result<String, String> {
+        let json =
+            run(&mut dbtwin(&["env", "--admin", "--format", "json", "--env", self.name], &[]))?;
+        let vars: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|e| format!("`dbtwin env` printed no JSON: {e}"))?;
+        vars[var].as_str().map(str::to_string).ok_or(format!("`dbtwin env` printed no {var}"))
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        if let Err(e) = down(self.name) {
+            eprintln!("warning: `dbtwin down --env {}` failed, remove it by hand: {e}", self.name);
+        }
+    }
+}
+
+/// `dbtwin down`, also after an interruption (when [`run`] refuses to start anything).
+fn down(env: &str) -> Result<(), String> {
+    let out = dbtwin(&["down", "--quiet", "--force", "--env", env], &[])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("failed to run dbtwin down: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// Whether a container or volume of the environment exists (a killed earlier bench's, or one
+/// `down` missed).
+fn leftover(env: &str) -> bool {
+    let filter = format!("label=dbtwin.env={env}");
+    let containers =
+        run(Command::new("docker").args(["ps", "--all", "--quiet", "--filter", &filter]));
+    let volumes =
+        run(Command::new("docker").args(["volume", "ls", "--quiet", "--filter", &filter]));
+    [containers, volumes].into_iter().any(|ids| ids.is_ok_and(|ids| !ids.is_empty()))
+}
+
+/// dbtwin with `args`, then `profiles` (for the commands that read a profile).
+fn dbtwin(args: &[&str], profiles: &[&str]) -> Command {
+    let mut cmd = Command::new(DBTWIN);
+    cmd.current_dir(ROOT).args(args).args(profiles.iter().flat_map(|p| ["--profile", p]));
+    cmd
+}
+
+/// `postgres://admin:pw@host:port/db` → the same server and database as `user:password`.
+fn as_user(url: &str, user: &str, password: &str) -> Result<String, String> {
+    let (scheme, rest) = url.split_once("://").ok_or("an admin URL without a scheme")?;
+    let (_, at) = rest.rsplit_once('@').ok_or("an admin URL without credentials")?;
+    Ok(format!("{scheme}://{user}:{password}@{at}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The source.
+
+/// Empties and fills the source with `size` rows: the keys off, users and orders inserted in
+/// parallel, the keys back, then every row frozen and the statistics gathered (so no timed read
+/// pays for setting hint bits). The first time, also the read-only role the twin reads through.
+async fn fill_source(admin: &str, size: Size, first: bool) -> Result<(), String> {
+    let started = Instant::now();
+    let db = connect(admin).await?;
+    if first {
+        exec(
+            &db,
+            &format!(
+                "CREATE ROLE {} LOGIN PASSWORD '{}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {0}",
+                READER.0, READER.1
+            ),
+        )
+        .await?;
+    }
+    exec(&db, &format!("{DROP_KEYS} TRUNCATE users, orders")).await?;
+    let people = PEOPLE.replace("{n}", &size.users.to_string());
+    let users = FILL_USERS.replace("{people}", &people);
+    let orders = FILL_ORDERS
+        .replace("{users}", &size.users.to_string())
+        .replace("{orders}", &size.orders.to_string());
+    let in_session = |sql: String| async move {
+        let db = connect(admin).await?;
+        exec(&db, &format!("SET synchronous_commit = off; {sql}")).await
+    };
+    tokio::try_join!(
+        in_session(format!("{users}; {USERS_KEYS}")),
+        in_session(format!("{orders}; {ORDERS_KEYS}")),
+    )?;
+    exec(&db, FOREIGN_KEY).await?;
+    tokio::try_join!(
+        in_session("VACUUM (FREEZE, ANALYZE) users".into()),
+        in_session("VACUUM (FREEZE, ANALYZE) orders".into()),
+    )?;
+    exec(&db, "CHECKPOINT").await?;
+    let counts = counts(&db).await?;
+    if counts != (Counts { users: size.users, orders: size.orders }) {
+        return Err(format!("the source holds {counts:?} after filling it with {}", size.show()));
+    }
+    eprintln!(
+        "filled the source with {} in {:.1} s (not timed)",
+        size.show(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What the baseline subset copies: users with `id % 10 = 0` and their orders.
+async fn expected_counts(admin: &str, size: Size) -> Result<Counts, String> {
+    let db = connect(admin).await?;
+    let users = count(&db, "SELECT count(*) FROM users WHERE id % 10 = 0").await?;
+    let orders = count(&db, "SELECT count(*) FROM orders WHERE user_id % 10 = 0").await?;
+    if users == 0 || orders == 0 || users >= size.users {
+        return Err(format!(
+            "a 10% subset of {} would be {users} users, {orders} orders",
+            size.show()
+        ));
+    }
+    Ok(Counts { users, orders })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The timed copies.
+
+/// One timed copy: wall clock, and dbtwin's peak RSS in KiB when it ran and could be read.
+#[derive(Clone, Copy)]
+struct Timed {
+    time: Duration,
+    rss: Option<u64>,
+}
+
+/// `dbtwin seed --reseed` of the twin, the whole source or (`subset`) its 10% subset.
+fn masked_copy(vars: &[(&str, &str)], subset: bool) -> Result<Timed, String> {
+    let mut profiles = TWIN_PROFILES.to_vec();
+    if subset {
+        profiles.push(SUBSET_OVERLAY);
+    }
+    let mut seed = dbtwin(&["seed", "--quiet", "--reseed", "--env", TWIN_ENV], &profiles);
+    seed.envs(vars.iter().copied());
+    let (time, rss) = time_with_peak_rss(seed)?;
+    Ok(Timed { time, rss })
+}
+
+/// The unmasked limit: the keys off, both tables streamed source → twin in parallel, each with
+/// its keys back in its own stream, then the foreign key. `every` keeps users with `id % every
+/// = 0` and their orders.
+async fn baseline(source: &str, twin: &str, every: Option<u64>) -> Result<Timed, String> {
+    checkpoint(twin).await?;
+    let (users, orders) = match every {
+        None => (format!("users ({USERS_COLUMNS})"), format!("orders ({ORDERS_COLUMNS})")),
+        Some(n) => (
+            format!("(SELECT {USERS_COLUMNS} FROM users WHERE id % {n} = 0)"),
+            format!("(SELECT {ORDERS_COLUMNS} FROM orders WHERE user_id % {n} = 0)"),
+        ),
+    };
+    let start = Instant::now();
+    let db = connect(twin).await?;
+    exec(&db, DROP_KEYS).await?;
+    tokio::try_join!(
+        stream_table(source, twin, &users, "users", USERS_COLUMNS, USERS_KEYS),
+        stream_table(source, twin, &orders, "orders", ORDERS_COLUMNS, ORDERS_KEYS),
+    )?;
+    exec(&db, FOREIGN_KEY).await?;
+    Ok(Timed { time: start.elapsed(), rss: None })
+}
+
+/// `COPY {from} TO STDOUT` on the source into `COPY {table} FROM STDIN (FREEZE)` on the twin, in
+/// a transaction that empties the table first; then `keys`.
+async fn stream_table(
+    source: &str,
+    twin: &str,
+    from: &str,
+    table: &str,
+    columns: &str,
+    keys: &str,
+) -> Result<u64, String> {
+    const MESSAGE: usize = 256 * 1024;
+    let (src, dst) = tokio::try_join!(connect(source), connect(twin))?;
+    exec(&src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+    exec(&dst, &format!("SET synchronous_commit = off; BEGIN; TRUNCATE {table}")).await?;
+    let failed = |what: &str, e: tokio_postgres::Error| format!("{what} {table}: {}", message(&e));
+    let rows = src
+        .copy_out(&format!("COPY {from} TO STDOUT"))
+        .await
+        .map_err(|e| failed("failed to read", e))?;
+    let sink = dst
+        .copy_in::<_, Bytes>(&format!("COPY {table} ({columns}) FROM STDIN (FREEZE)"))
+        .await
+        .map_err(|e| failed("failed to load", e))?;
+    let (mut rows, mut sink) = (std::pin::pin!(rows), std::pin::pin!(sink));
+    let mut buffer = BytesMut::with_capacity(MESSAGE + 4096);
+    while let Some(data) = rows.next().await {
+        buffer.extend_from_slice(&data.map_err(|e| failed("failed to read", e))?);
+        if buffer.len() >= MESSAGE {
+            sink.send(buffer.split().freeze()).await.map_err(|e| failed("failed to load", e))?;
+        }
+    }
+    if !buffer.is_empty() {
+        sink.send(buffer.split().freeze()).await.map_err(|e| failed("failed to load", e))?;
+    }
+    let loaded = sink.as_mut().finish().await.map_err(|e| failed("failed to load", e))?;
+    exec(&src, "COMMIT").await?;
+    exec(&dst, "COMMIT").await?;
+    exec(&dst, keys).await?;
+    Ok(loaded)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks.
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    users: u64,
+    orders: u64,
+}
+
+/// What a copy must have left in the twin.
+enum Check {
+    Exactly(Counts),
+    /// About a tenth of this size's users (5% to 15%), and some orders.
+    Subset(Size),
+}
+
+/// Checks the twin after a copy: the row counts, every key valid and, with `originals` (the
+/// source's users), that no original email is in it. Returns the counts.
+async fn verify(twin: &str, check: Check, originals: Option<u64>) -> Result<Counts, String> {
+    let db = connect(twin).await?;
+    let got = counts(&db).await?;
+    match check {
+        Check::Exactly(want) if got != want => {
+            return Err(format!("expected {want:?}, the twin holds {got:?}"));
+        }
+        Check::Subset(size)
+            if !(size.users / 20..=size.users * 3 / 20).contains(&got.users) || got.orders == 0 =>
+        {
+            return Err(format!(
+                "expected about a tenth of {}, the twin holds {got:?}",
+                size.show()
+            ));
+        }
+        _ => {}
+    }
+    let tables = "('users'::regclass, 'orders'::regclass)";
+    let keys: String = db
+        .query_one(
+            &format!(
+                "SELECT concat_ws(' ',
+                   (SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint
+                     WHERE conrelid IN {tables} AND contype IN ('p', 'u', 'f', 'c') AND convalidated),
+                   (SELECT count(*) FROM pg_constraint WHERE conrelid IN {tables} AND NOT convalidated),
+                   (SELECT count(*) FROM pg_index WHERE indrelid IN {tables}
+                     AND indisvalid AND indisready AND indislive),
+                   (SELECT count(*) FROM pg_index WHERE indrelid IN {tables}
+                     AND NOT (indisvalid AND indisready AND indislive)))"
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| format!("failed to read the twin's keys: {}", message(&e)))?
+        .get(0);
+    // Constraints: 1 check, 1 foreign key, 2 primary keys, 1 unique; indexes: 2 primary, the
+    // unique one, orders(user_id).
+    if keys != "cfppu 0 4 0" {
+        return Err(format!(
+            "expected `cfppu 0 4 0` (valid constraints by type, invalid ones, valid indexes, \
+             invalid ones), got `{keys}`"
+        ));
+    }
+    if let Some(n) = originals {
+        let people = PEOPLE.replace("{n}", &n.to_string());
+        let leaked =
+            count(&db, &format!("SELECT count(*) FROM users u JOIN ({people}) p USING (email)"))
+                .await?;
+        if leaked > 0 {
+            return Err(format!("{leaked} original emails are in the twin"));
+        }
+    }
+    Ok(got)
+}
+
+async fn counts(db: &tokio_postgres::Client) -> Result<Counts, String> {
+    Ok(Counts {
+        users: count(db, "SELECT count(*) FROM users").await?,
+        orders: count(db, "SELECT count(*) FROM orders").await?,
+    })
+}
+
+/// The loaded tables' size on the twin (heap, without indexes), for MB/s.
+async fn table_bytes(twin: &str) -> Result<u64, String> {
+    let db = connect(twin).await?;
+    count(&db, "SELECT pg_table_size('users') + pg_table_size('orders')").await
+}
+
+async fn checkpoint(url: &str) -> Result<(), String> {
+    exec(&connect(url).await?, "CHECKPOINT").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL, through tokio-postgres.
+
+async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("failed to connect to {}: {}", mask(url), message(&e)))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn exec(db: &tokio_postgres::Client, sql: &str) -> Result<(), String> {
+    db.batch_execute(sql)
+        .await
+        .map_err(|e| format!("`{}` failed: {}", first_line(sql), message(&e)))
+}
+
+async fn count(db: &tokio_postgres::Client, sql: &str) -> Result<u64, String> {
+    let row = db
+        .query_one(sql, &[])
+        .await
+        .map_err(|e| format!("`{}` failed: {}", first_line(sql), message(&e)))?;
+    Ok(row.get::<_, i64>(0) as u64)
+}
+
+/// The server's message when there is one (tokio-postgres' own Display says only "db error").
+fn message(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map_or_else(|| e.to_string(), |db| db.message().to_string())
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.trim().lines().next().unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures.
+
+#[derive(Default)]
+struct Figures {
+    masked: Vec<Timed>,
+    baseline: Vec<Timed>,
+    masked_subset: Vec<Timed>,
+    baseline_subset: Vec<Timed>,
+    /// Rows in the twin after the last subset copies.
+    subset_counts: Counts,
+    baseline_subset_counts: Counts,
+    /// Bytes of the twin's tables after each kind of copy (the whole copy's are the same both
+    /// ways).
+    whole_size: u64,
+    subset_size: u64,
+    baseline_subset_size: u64,
+    /// The memory step's size and its masked copy.
+    large: Option<(Size, Timed)>,
+}
+
+impl Figures {
+    fn print(&self, cfg: &Config, total: Duration) {
+        let whole = cfg.size.rows();
+        println!();
+        println!(
+            "{:<44} {:>9} {:>11} {:>8} {:>10}   runs",
+            "", "seconds", "rows/s", "MB/s", "peak RSS"
+        );
+        println!(
+            "whole copy: {} ({} MB in the twin's tables)",
+            cfg.size.show(),
+            self.whole_size / 1_000_000
+        );
+        let masked = row("masked: dbtwin seed --reseed", &self.masked, whole, self.whole_size);
+        let base = row("baseline: COPY → COPY, 2 streams", &self.baseline, whole, self.whole_size);
+        ratio("masked / baseline", masked / base);
+
+        let (s, b) = (self.subset_counts, self.baseline_subset_counts);
+        println!(
+            "10% subset: dbtwin {} users + {} orders; baseline {} + {}",
+            thousands(s.users),
+            thousands(s.orders),
+            thousands(b.users),
+            thousands(b.orders)
+        );
+        let masked = row(
+            "masked: dbtwin seed --reseed, subset",
+            &self.masked_subset,
+            s.users + s.orders,
+            self.subset_size,
+        );
+        let base = row(
+            "baseline: COPY (… % 10 = 0) → COPY",
+            &self.baseline_subset,
+            b.users + b.orders,
+            self.baseline_subset_size,
+        );
+        // The two subsets differ by a few rows (dbtwin picks by a keyed hash, the baseline by
+        // id % 10): compared per row.
+        let per_row = |t: f64, c: Counts| t / (c.users + c.orders) as f64;
+        ratio("masked / baseline, per row", per_row(masked, s) / per_row(base, b));
+
+        println!("peak memory of the masked whole copy (dbtwin's max RSS)");
+        let small = self.masked.iter().filter_map(|t| t.rss).max();
+        let small_time = median(self.masked.iter().map(|t| t.time).collect());
+        println!(
+            "  {:<42} {:>9.2} {:>11} {:>8} {:>10}",
+            cfg.size.show(),
+            small_time.as_secs_f64(),
+            rate(whole, small_time.as_secs_f64()),
+            "",
+            mib(small)
+        );
+        match self.large {
+            Some((size, t)) => {
+                println!(
+                    "  {:<42} {:>9.2} {:>11} {:>8} {:>10}   1 run",
+                    size.show(),
+                    t.time.as_secs_f64(),
+                    rate(size.rows(), t.time.as_secs_f64()),
+                    "",
+                    mib(t.rss)
+                );
+                if let (Some(a), Some(b)) = (small, t.rss) {
+                    println!(
+                        "  {:<42} {:>8.2}×   for {:.1}× the rows (flat would be 1.0×)",
+                        "peak RSS ratio",
+                        b as f64 / a as f64,
+                        size.rows() as f64 / whole as f64
+                    );
+                }
+            }
+            None => println!("  the larger size was not run (DBTWIN_BENCH_LARGE_USERS=0)"),
+        }
+        println!(
+            "MB/s: the copied tables' size in the twin (heap, without indexes) per second. \
+             The bench took {:.0} s.",
+            total.as_secs_f64()
+        );
+    }
+}
+
+/// Prints one timed line (the median; rows and bytes for the rates); returns the median seconds.
+fn row(what: &str, runs: &[Timed], rows: u64, bytes: u64) -> f64 {
+    let t = median(runs.iter().map(|r| r.time).collect()).as_secs_f64();
+    let rss = runs.iter().filter_map(|r| r.rss).max();
+    println!(
+        "  {what:<42} {t:>9.2} {:>11} {:>8.1} {:>10}{}",
+        rate(rows, t),
+        bytes as f64 / 1e6 / t,
+        if runs.iter().any(|r| r.rss.is_some()) { mib(rss) } else { "-".into() },
+        each_run(runs.iter().map(|r| r.time.as_secs_f64()))
+    );
+    t
+}
+
+fn ratio(what: &str, ratio: f64) {
+    let met = if ratio <= GOAL { "met" } else { "NOT met" };
+    println!("  {what:<42} {ratio:>8.2}×   goal ≤ {GOAL}×: {met}");
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("?".to_string(), |kb| format!("{} MiB", kb / 1024))
+}
+
+/// Every run's seconds: the spread behind a median.
+fn each_run(seconds: impl Iterator<Item = f64>) -> String {
+    let all: Vec<String> = seconds.map(|s| format!("{s:.2}")).collect();
+    format!("   {}", all.join(", "))
+}
+
+fn rate(rows: u64, seconds: f64) -> String {
+    thousands((rows as f64 / seconds).round() as u64)
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    let n = v.len();
+    if n == 0 {
+        Duration::ZERO
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks and context.
+
+fn check_tools() -> Result<(), String> {
+    run(Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]))
+        .map_err(|e| format!("cannot talk to the Docker daemon: {e}"))?;
+    if run(Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", IMAGE])).is_err()
+    {
+        return Err(format!(
+            "the bench runs on a local image, and {IMAGE} is missing\n\
+             hint: build it with `sudo tests/images/build postgres:17`"
+        ));
+    }
+    Ok(())
+}
+
+/// One line that says what machine the figures come from.
+fn context() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let read = |path: &str| {
+        std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_else(|_| "?".into())
+    };
+    let docker = run(Command::new("docker").args(["version", "--format", "{{.Server.Version}}"]))
+        .unwrap_or_else(|_| "?".into());
+    let others =
+        run(Command::new("docker").args(["ps", "--quiet"])).map_or(0, |s| s.lines().count());
+    let load = read("/proc/loadavg");
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "{cpus} CPUs, Linux {}, load {}, Docker {docker}, dbtwin {} (release), {others} other \
+         container(s) running",
+        read("/proc/sys/kernel/osrelease"),
+        load.join(" "),
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes and interruption.
+
+/// Runs a command to the end, timing it and reading its peak resident set: from `/usr/bin/time
+/// -f %M` when the host has it (the kernel's own figure at exit), else by polling `VmHWM` (a
+/// high-water mark, so a poll misses only growth in its last interval).
+fn time_with_peak_rss(cmd: Command) -> Result<(Duration, Option<u64>), String> {
+    const GNU_TIME: &str = "/usr/bin/time";
+    if Path::new(GNU_TIME).exists() {
+        let out = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+        let mut timed = Command::new(GNU_TIME);
+        timed.current_dir(ROOT).args(["-f", "%M", "-o"]).arg(out.path()).arg(cmd.get_program());
+        timed.args(cmd.get_args());
+        for (name, value) in cmd.get_envs() {
+            match value {
+                Some(value) => timed.env(name, value),
+                None => timed.env_remove(name),
+            };
+        }
+        let start = Instant::now();
+        run(&mut timed)?;
+        let elapsed = start.elapsed();
+        let rss = std::fs::read_to_string(out.path())
+            .ok()
+            .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
+        return Ok((elapsed, rss));
+    }
+    let mut cmd = cmd;
+    let start = Instant::now();
+    let mut running = Running::spawn(&mut cmd)?;
+    let status = format!("/proc/{}/status", running.id());
+    let mut peak = None;
+    while !running.finished()? {
+        if let Some(kb) = std::fs::read_to_string(&status).ok().as_deref().and_then(vm_hwm) {
+            peak = Some(kb);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = start.elapsed();
+    running.wait()?;
+    Ok((elapsed, peak))
+}
+
+fn vm_hwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The processes running now, for the signal handler.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Set by Ctrl-C or SIGTERM.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+fn children() -> MutexGuard<'static, Vec<u32>> {
+    CHILDREN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A child process, its stdout and stderr read as it runs; killed if dropped unwaited.
+struct Running {
+    child: Option<Child>,
+    shown: String,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl Running {
+    fn spawn(cmd: &mut Command) -> Result<Running, String> {
+        let shown = show(cmd);
+        if interrupted() {
+            return Err("interrupted".into());
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("failed to run {shown}: {e}"))?;
+        children().push(child.id());
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = child.stdout.take().map(|p| drain(Box::new(p)));
+        let stderr = child.stderr.take().map(|p| drain(Box::new(p)));
+        Ok(Running { child: Some(child), shown, stdout, stderr })
+    }
+
+    fn id(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Whether it has exited.
+    fn finished(&mut self) -> Result<bool, String> {
+        let child = self.child.as_mut().expect("running until waited");
+        child
+            .try_wait()
+            .map(|s| s.is_some())
+            .map_err(|e| format!("failed to run {}: {e}", self.shown))
+    }
+
+    /// Waits for it to end: its stdout, or an error with its command and the tail of its stderr.
+    fn wait(mut self) -> Result<String, String> {
+        let mut child = self.child.take().expect("waited once");
+        let status = child.wait();
+        children().retain(|c| *c != child.id());
+        let collect = |h: Option<JoinHandle<Vec<u8>>>| {
+            h.and_then(|h| h.join().ok()).map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let (stdout, stderr) = (collect(self.stdout.take()), collect(self.stderr.take()));
+        let status = status.map_err(|e| format!("failed to run {}: {e}", self.shown))?;
+        if !status.success() {
+            let stderr = stderr.unwrap_or_default();
+            let tail: Vec<&str> = stderr.trim_end().lines().rev().take(30).collect();
+            let tail: Vec<String> = tail.into_iter().rev().map(|l| format!("    {l}")).collect();
+            return Err(format!("`{}` failed ({status})\n{}", self.shown, tail.join("\n")));
+        }
+        Ok(stdout.unwrap_or_default().trim().to_string())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            children().retain(|c| *c != child.id());
+        }
+    }
+}
+
+/// Runs a command to the end: its stdout, or an error with its stderr.
+fn run(cmd: &mut Command) -> Result<String, String> {
+    Running::spawn(cmd)?.wait()
+}
+
+/// A command as it would be typed, its passwords masked (the URLs hold them).
+fn show(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| mask(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn mask(arg: &str) -> String {
+    match (arg.find("://"), arg.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &arg[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:****{}", &arg[..scheme + 3], &arg[at..]),
+                None => arg.to_string(),
+            }
+        }
+        _ => arg.to_string(),
+    }
+}
+
+/// On Ctrl-C or SIGTERM: stops the processes running now, so the step fails and the bench
+/// unwinds through its guards, bringing both environments down. If it has not within a minute,
+/// the handler brings them down itself and exits.
+fn catch_interrupts() -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("failed to start the signal handler: {e}"))?;
+    let (mut int, mut term) = rt
+        .block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })
+        .map_err(|e| format!("failed to handle signals: {e}"))?;
+    std::thread::spawn(move || {
+        rt.block_on(async {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        });
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        eprintln!("interrupted: stopping and tearing down");
+        for pid in children().iter() {
+            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
+        std::thread::sleep(Duration::from_secs(60));
+        eprintln!("the bench did not stop in time; bringing its environments down");
+        for env in [TWIN_ENV, PROD_ENV] {
+            let _ = down(env);
+        }
+        std::process::exit(130);
+    });
+    Ok(())
+}

@@ -570,3 +570,136 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         assert!(leftovers(&rt, env).await.is_empty());
     }
 }
+
+const REDIS_SEED: &str = r#"
+source: { url: "${PROD_URL}" }
+mask:
+  "session:*":    { email: email, ip: keep-format }
+  "user:*:email": { value: email }
+  "visitors":     { members: email }
+"#;
+
+#[tokio::test]
+async fn redis_keys_are_copied_masked_with_their_ttls() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let dir = tempfile::tempdir().unwrap();
+    let redis_profile = |data: Option<&str>| {
+        let data = data.map(|d| format!(", data: {d}")).unwrap_or_default();
+        format!(
+            "name: masktest\nservices:\n  r:\n    databases:\n      cache: {{ engine: redis, version: \"7.0\"{data} }}\nimages:\n  redis: {{ \"7.0\": dbtwin-offline/redis:7.0 }}\n"
+        )
+    };
+    let prod_env = unique_env("mask-prod-redis");
+    let _prod_cleanup = Cleanup(prod_env.clone());
+    let prod_profile = write_profile(dir.path(), "prod.yaml", &redis_profile(None));
+    let mut up = dbtwin();
+    up.args(["up", "-p", prod_profile.to_str().unwrap(), "--env", &prod_env]);
+    assert_success(&run(up).await);
+    let prod_admin = env_urls(&prod_env).await["R_CACHE_ADMIN_URL"].clone();
+    let client = redis::Client::open(prod_admin.as_str()).unwrap();
+    let mut prod = client.get_multiplexed_async_connection().await.unwrap();
+    let mut pipe = redis::pipe();
+    for i in 1..=50 {
+        let email = format!("p{i}@people.example");
+        pipe.cmd("HSET")
+            .arg(format!("session:{i}"))
+            .arg("email")
+            .arg(&email)
+            .arg("ip")
+            .arg(format!("10.0.0.{i}"))
+            .arg("theme")
+            .arg("dark")
+            .ignore();
+        pipe.cmd("EXPIRE").arg(format!("session:{i}")).arg(3600).ignore();
+        pipe.cmd("SET").arg(format!("user:{i}:email")).arg(&email).ignore();
+        pipe.cmd("SADD").arg("visitors").arg(&email).ignore();
+    }
+    pipe.cmd("ZADD").arg("board").arg(3).arg("alpha").arg(1).arg("beta").ignore();
+    pipe.cmd("ACL")
+        .arg("SETUSER")
+        .arg("reader")
+        .arg("on")
+        .arg(">reader-pw")
+        .arg("~*")
+        .arg("&*")
+        .arg("+@read")
+        .arg("+@connection")
+        .ignore();
+    pipe.query_async::<()>(&mut prod).await.unwrap();
+    let prod_url = as_user(&prod_admin, "reader", "reader-pw");
+
+    std::fs::write(dir.path().join("seed.yaml"), REDIS_SEED).unwrap();
+    let twin_profile = write_profile(dir.path(), "twin.yaml", &redis_profile(Some("seed.yaml")));
+    let env = unique_env("mask-twin-redis");
+    let _cleanup = Cleanup(env.clone());
+    let out = run(masked_cmd(
+        &["up", "-p", twin_profile.to_str().unwrap(), "--env", &env],
+        &prod_url,
+        "k1",
+    ))
+    .await;
+    assert_success(&out);
+    let twin_url = env_urls(&env).await["R_CACHE_ADMIN_URL"].clone();
+    let mut twin = redis::Client::open(twin_url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+
+    let sessions: Vec<String> =
+        redis::cmd("KEYS").arg("session:*").query_async(&mut twin).await.unwrap();
+    assert_eq!(sessions.len(), 50);
+    let mut masked_emails = BTreeSet::new();
+    for i in 1..=50 {
+        let fields: BTreeMap<String, String> =
+            redis::cmd("HGETALL").arg(format!("session:{i}")).query_async(&mut twin).await.unwrap();
+        assert_ne!(fields["email"], format!("p{i}@people.example"));
+        assert_ne!(fields["ip"], format!("10.0.0.{i}"));
+        assert_eq!(
+            fields["ip"].matches('.').count(),
+            3,
+            "keep-format keeps the dots: {}",
+            fields["ip"]
+        );
+        assert_eq!(fields["theme"], "dark");
+        let ttl: i64 =
+            redis::cmd("TTL").arg(format!("session:{i}")).query_async(&mut twin).await.unwrap();
+        assert!((1..=3600).contains(&ttl), "the TTL came along: {ttl}");
+        let email: String =
+            redis::cmd("GET").arg(format!("user:{i}:email")).query_async(&mut twin).await.unwrap();
+        assert_eq!(email, fields["email"], "the same email masks the same in a hash and a string");
+        masked_emails.insert(email);
+    }
+    let visitors: BTreeSet<String> =
+        redis::cmd("SMEMBERS").arg("visitors").query_async(&mut twin).await.unwrap();
+    assert_eq!(visitors, masked_emails, "set members too");
+    let board: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg("board")
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query_async(&mut twin)
+        .await
+        .unwrap();
+    assert_eq!(board, [("beta".to_string(), 1.0), ("alpha".to_string(), 3.0)]);
+
+    // An unruled personal field (`ip`, by its name) stops the copy.
+    std::fs::write(dir.path().join("seed.yaml"), REDIS_SEED.replace(", ip: keep-format", ""))
+        .unwrap();
+    let out = run(masked_cmd(
+        &["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"],
+        &prod_url,
+        "k1",
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("session:*.ip"), "{}", stderr(&out));
+
+    for env in [&env, &prod_env] {
+        let mut down = dbtwin();
+        down.args(["down", "--env", env]);
+        assert_success(&run(down).await);
+        assert!(leftovers(&rt, env).await.is_empty());
+    }
+}

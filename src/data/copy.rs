@@ -718,17 +718,17 @@ pub struct Originals {
 }
 
 impl Originals {
-    fn empty() -> Originals {
+    pub(super) fn empty() -> Originals {
         Originals { key: None, prints: Vec::new(), lengths: [false; 257] }
     }
 
-    fn add(&mut self, key: &Arc<MaskKey>, value: &str) {
+    pub(super) fn add(&mut self, key: &Arc<MaskKey>, value: &str) {
         self.key.get_or_insert_with(|| key.clone());
         self.prints.push(key.fingerprint(value.as_bytes()));
         self.lengths[value.len().min(256)] = true;
     }
 
-    fn seal(&mut self) {
+    pub(super) fn seal(&mut self) {
         self.prints.sort_unstable();
         self.prints.dedup();
     }
@@ -740,7 +740,7 @@ impl Originals {
     }
 
     /// Whether a cell (as escaped text) holds an original, whole or as a word.
-    fn found_in(&self, field: &[u8]) -> bool {
+    pub(super) fn found_in(&self, field: &[u8]) -> bool {
         if self.prints.is_empty() {
             return false;
         }

@@ -234,9 +234,6 @@ async fn seed_masked(
     events: &Events,
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    if session.kind() == EngineKind::Redis {
-        return Err(wrap(EngineError::new("masked copies of redis are not supported yet")));
-    }
     let pending = Seeded {
         seed: request.seed,
         file: request.file.path.display().to_string(),
@@ -247,7 +244,11 @@ async fn seed_masked(
     };
     let json = serde_json::to_string(&pending).unwrap_or_default();
     session.set_state(SEEDED_KEY, &json).await.map_err(wrap)?;
-    let mut outcome = super::copy::copy(session, request, input, events).await?;
+    let mut outcome = if session.kind() == EngineKind::Redis {
+        super::copy_redis::copy(session, request, input, events).await?
+    } else {
+        super::copy::copy(session, request, input, events).await?
+    };
     if !request.file.tables.is_empty() {
         // The copied tables are reference data for the generated ones.
         let copied = Seeded {

@@ -2184,13 +2184,17 @@ mod tests {
             let bytes: usize = inputs.iter().map(String::len).sum();
             let mut out = String::with_capacity(64);
             let mut check = 0_usize;
-            let started = std::time::Instant::now();
-            for input in inputs.iter() {
-                out.clear();
-                masker.apply(input, None, &mut out);
-                check = check.wrapping_add(out.len());
+            // Best of three: the machine is shared, the best run is the least disturbed one.
+            let mut secs = f64::MAX;
+            for _ in 0..3 {
+                let started = std::time::Instant::now();
+                for input in inputs.iter() {
+                    out.clear();
+                    masker.apply(input, None, &mut out);
+                    check = check.wrapping_add(out.len());
+                }
+                secs = secs.min(started.elapsed().as_secs_f64());
             }
-            let secs = started.elapsed().as_secs_f64();
             println!(
                 "{label:>20}: {:>9.0} rows/s, {:>6.1} MB/s in ({:.1} bytes/row; check {check})",
                 inputs.len() as f64 / secs,

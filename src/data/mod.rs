@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod copy;
+pub mod copy_redis;
 pub mod csvsource;
 pub mod fakes;
 pub mod generate;

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use super::csvsource::{self, CsvTable};
 use super::maskfile::Source;
-use crate::engine::session::Session;
+use crate::engine::session::{RedisEntry, Session};
 use crate::engine::{EngineError, Target};
 use crate::profile::EngineKind;
 use crate::schema::Catalog;
@@ -48,7 +48,11 @@ impl SourceDb {
                 target.read_only = true;
                 let mut main = Session::connect(&target).await?;
                 // The catalog read runs (and ends) its own transaction: before the snapshot's.
-                let catalog = main.catalog().await?;
+                // Redis has no catalog a copy needs (and a read-only user may not run INFO).
+                let catalog = match target.kind {
+                    EngineKind::Redis => Catalog::default(),
+                    _ => main.catalog().await?,
+                };
                 let snapshot = main.begin_snapshot().await?;
                 Ok(SourceDb {
                     inner: Inner::Database { target, main: Mutex::new(main), snapshot, catalog },
@@ -160,6 +164,21 @@ impl SourceDb {
                     .map_err(|e| EngineError::new(e.to_string()))
             }
         }
+    }
+
+    /// Redis: one SCAN step, its keys read (type, TTL, value). The cursor starts and ends at 0.
+    pub async fn redis_batch(
+        &self,
+        cursor: u64,
+        count: usize,
+    ) -> Result<(u64, Vec<RedisEntry>), EngineError> {
+        let Inner::Database { main, .. } = &self.inner else {
+            return Err(EngineError::new("CSV exports hold no redis keys"));
+        };
+        let mut main = main.lock().await;
+        let (next, keys) = main.scan_keys(cursor, count).await?;
+        let entries = if keys.is_empty() { Vec::new() } else { main.read_keys(&keys).await? };
+        Ok((next, entries))
     }
 
     /// Ends the snapshot and disconnects.

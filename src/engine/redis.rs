@@ -1,6 +1,7 @@
 //! Redis through the redis crate: readiness and the application's ACL user.
 
 mod load;
+mod source;
 
 use std::collections::BTreeMap;
 

@@ -64,6 +64,26 @@ pub struct Restore {
     pub foreign_keys: Vec<String>,
 }
 
+/// One Redis key as a masked copy reads and writes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RedisEntry {
+    pub key: Vec<u8>,
+    /// Milliseconds left to live; `None` for a key without expiry.
+    pub ttl_ms: Option<i64>,
+    pub data: RedisData,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RedisData {
+    String(Vec<u8>),
+    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    Set(Vec<Vec<u8>>),
+    List(Vec<Vec<u8>>),
+    Zset(Vec<(Vec<u8>, f64)>),
+    /// Streams and module types: not copied.
+    Unsupported(String),
+}
+
 impl Restore {
     pub fn is_empty(&self) -> bool {
         self.keys.iter().all(|(_, s)| s.is_empty()) && self.foreign_keys.is_empty()
@@ -471,6 +491,34 @@ impl Session {
             Inner::Postgres(s) => s.copy_out(table, columns, filter, chunks).await,
             Inner::Mysql(s) => s.copy_out(table, columns, filter, chunks).await,
             Inner::Redis(_) => Err(EngineError::new("redis has no tables to read rows from")),
+        }
+    }
+
+    /// Redis source: one SCAN step (the next cursor, 0 at the end, and the application's keys).
+    pub async fn scan_keys(
+        &mut self,
+        cursor: u64,
+        count: usize,
+    ) -> Result<(u64, Vec<Vec<u8>>), EngineError> {
+        match &mut self.inner {
+            Inner::Redis(s) => s.scan_keys(cursor, count).await,
+            _ => Err(EngineError::new("only redis has keys to scan")),
+        }
+    }
+
+    /// Redis source: the type, TTL and value of each key (keys gone meanwhile are left out).
+    pub async fn read_keys(&mut self, keys: &[Vec<u8>]) -> Result<Vec<RedisEntry>, EngineError> {
+        match &mut self.inner {
+            Inner::Redis(s) => s.read_keys(keys).await,
+            _ => Err(EngineError::new("only redis has keys to read")),
+        }
+    }
+
+    /// Redis target: writes keys whole, with their TTLs, in one pipeline.
+    pub async fn write_keys(&mut self, entries: &[RedisEntry]) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Redis(s) => s.write_keys(entries).await,
+            _ => Err(EngineError::new("only redis takes keys")),
         }
     }
 

@@ -1,0 +1,373 @@
+//! The masked copy of a Redis database: every key of the source (SCAN, so keys are read as they
+//! are when reached; Redis has no snapshot to read in), masked by rules keyed by key pattern, and
+//! written to the target with its TTL.
+//!
+//! Rules name a glob pattern and, inside it, what to mask: a hash field by its name, `value` for a
+//! string, `members` for the members of a set, list or sorted set (scores are kept):
+//!
+//! ```yaml
+//! mask:
+//!   "session:*": { email: email, ip: keep-format }
+//!   "user:*:email": { value: email }
+//! ```
+//!
+//! The guards are those of the table copy: personal-looking fields and values without a rule
+//! (judged on the first keys of each key shape) stop the copy, no masked value may equal its
+//! original, and no original value of a personal field may appear in any value written.
+
+use std::collections::BTreeMap;
+
+use super::copy::{Leak, MaskedInput, Originals, Unruled};
+use super::load::{DataError, Outcome, Request};
+use super::mask::{ColumnShape, Masker, Rule, ValueKind};
+use super::maskfile::Unmasked;
+use super::pii::{self, PiiKind, Sampler};
+use crate::engine::EngineError;
+use crate::engine::session::{RedisData, RedisEntry, Session};
+use crate::event::{Event, Events};
+
+/// Keys per SCAN step and per write pipeline.
+const BATCH: usize = 1_000;
+/// Keys sampled for the personal-data guard.
+const SAMPLE_KEYS: usize = 2_000;
+
+struct FieldRule {
+    pattern: String,
+    field: String,
+    rule: Rule,
+    masker: Masker,
+}
+
+/// Copies every key of the source into the emptied target, masked.
+pub async fn copy(
+    session: &mut Session,
+    request: &Request<'_>,
+    input: &MaskedInput,
+    events: &Events,
+) -> Result<Outcome, DataError> {
+    let started = std::time::Instant::now();
+    let file = request.file;
+    if input.source.kind() != Some(crate::profile::EngineKind::Redis) {
+        return Err(DataError::Plan {
+            db: request.db.clone(),
+            file: file.path.display().to_string(),
+            errors: crate::profile::ProfileErrors(vec![
+                file.error("source", "the database is redis: its source must be a redis URL"),
+            ]),
+        });
+    }
+    let text = ColumnShape::new(ValueKind::Text).with_nullable(true);
+    let mut rules = Vec::new();
+    for (pattern, fields) in &file.masked.mask {
+        for (field, rule) in fields {
+            rules.push(FieldRule {
+                pattern: pattern.clone(),
+                field: field.clone(),
+                rule: rule.rule.clone(),
+                masker: Masker::new(&input.key, &rule.rule, &text),
+            });
+        }
+    }
+    let source_error = |source: EngineError| DataError::Source { db: request.db.clone(), source };
+
+    // The guard: the first keys of each shape, by field name and by values.
+    let mut unruled: BTreeMap<(String, String), Unruled> = BTreeMap::new();
+    let mut samplers: BTreeMap<(String, String), Sampler> = BTreeMap::new();
+    let mut personal: Vec<(String, String)> = Vec::new();
+    let (mut cursor, mut seen) = (0, 0);
+    loop {
+        let (next, entries) =
+            input.source.redis_batch(cursor, BATCH).await.map_err(source_error)?;
+        for entry in &entries {
+            let shape = key_shape(&entry.key);
+            for (field, value) in values(&entry.data) {
+                let ruled = rule_for(&rules, &entry.key, &field);
+                let by_name = pii::by_name(&field);
+                match ruled {
+                    Some(r) => {
+                        let kind = by_name
+                            .or(matches!(r.rule, Rule::Email { .. }).then_some(PiiKind::Email));
+                        if kind.is_some_and(PiiKind::high_cardinality) && r.rule != Rule::Keep {
+                            let pair = (r.pattern.clone(), r.field.clone());
+                            if !personal.contains(&pair) {
+                                personal.push(pair);
+                            }
+                        }
+                    }
+                    None => match by_name {
+                        Some(kind) if field != "value" && field != "members" => {
+                            unruled.entry((shape.clone(), field.clone())).or_insert(Unruled {
+                                table: shape.clone(),
+                                column: field.clone(),
+                                kind: kind.name(),
+                                by: "name",
+                                suggestion: kind.suggested_rule(),
+                            });
+                        }
+                        _ => samplers
+                            .entry((shape.clone(), field.clone()))
+                            .or_default()
+                            .add(&String::from_utf8_lossy(value)),
+                    },
+                }
+            }
+        }
+        seen += entries.len();
+        cursor = next;
+        if cursor == 0 || seen >= SAMPLE_KEYS {
+            break;
+        }
+    }
+    for ((shape, field), sampler) in samplers {
+        if let Some(kind) = sampler.verdict() {
+            unruled.entry((shape.clone(), field.clone())).or_insert(Unruled {
+                table: shape,
+                column: field,
+                kind: kind.name(),
+                by: "values",
+                suggestion: kind.suggested_rule(),
+            });
+        }
+    }
+    let unruled: Vec<Unruled> = unruled.into_values().collect();
+    if !unruled.is_empty() {
+        match file.masked.unmasked {
+            Unmasked::Fail => {
+                return Err(DataError::Unmasked {
+                    db: request.db.clone(),
+                    file: file.path.display().to_string(),
+                    columns: unruled,
+                });
+            }
+            Unmasked::Warn => {
+                for column in &unruled {
+                    events.emit(Event::Warning {
+                        db: Some(request.db.clone()),
+                        message: format!("copied unmasked: {column}"),
+                    });
+                }
+            }
+        }
+    }
+
+    // The originals the second leak check looks for: a first pass over the keyspace.
+    let mut originals = Originals::empty();
+    if !personal.is_empty() {
+        let mut cursor = 0;
+        loop {
+            let (next, entries) =
+                input.source.redis_batch(cursor, BATCH).await.map_err(source_error)?;
+            for entry in &entries {
+                for (field, value) in values(&entry.data) {
+                    let personal_field = rule_for(&rules, &entry.key, &field).is_some_and(|r| {
+                        personal.iter().any(|(p, f)| *p == r.pattern && *f == r.field)
+                    });
+                    if personal_field && !value.is_empty() {
+                        originals.add(&input.key, &String::from_utf8_lossy(value));
+                    }
+                }
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+    }
+    originals.seal();
+
+    events.emit(Event::SeedPlanned {
+        db: request.db.clone(),
+        tables: 1,
+        rows: 0,
+        kept: Vec::new(),
+    });
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
+    session.prepare_load(&[], true).await.map_err(wrap)?;
+    let mut leaks: BTreeMap<(String, String), Leak> = BTreeMap::new();
+    let (mut cursor, mut written) = (0, 0u64);
+    loop {
+        let (next, entries) =
+            input.source.redis_batch(cursor, BATCH).await.map_err(source_error)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if let RedisData::Unsupported(kind) = &entry.data {
+                events.emit(Event::Warning {
+                    db: Some(request.db.clone()),
+                    message: format!(
+                        "{}: a {kind} is not copied",
+                        String::from_utf8_lossy(&entry.key)
+                    ),
+                });
+                continue;
+            }
+            out.push(mask_entry(&rules, &originals, entry, &mut leaks));
+        }
+        if !leaks.is_empty() {
+            let message = leaks.values().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            // What was written is emptied again: no original stays in the target.
+            let _ = session.prepare_load(&[], true).await;
+            return Err(wrap(EngineError::new(format!(
+                "the leak check stopped the copy: {message}"
+            ))));
+        }
+        session.write_keys(&out).await.map_err(wrap)?;
+        written += out.len() as u64;
+        events.emit(Event::SeedProgress {
+            db: request.db.clone(),
+            table: "keys".into(),
+            rows: written,
+            total: written,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            done: next == 0,
+        });
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    Ok(Outcome {
+        tables: vec![("keys".into(), written)],
+        rows: written,
+        elapsed_ms: 0,
+        kept: Vec::new(),
+        skipped: None,
+    })
+}
+
+/// Masks one key's values by the rules that match it; counts leaks by (shape, field).
+fn mask_entry(
+    rules: &[FieldRule],
+    originals: &Originals,
+    mut entry: RedisEntry,
+    leaks: &mut BTreeMap<(String, String), Leak>,
+) -> RedisEntry {
+    let key = entry.key.clone();
+    let mut one = |field: &str, value: &mut Vec<u8>| {
+        let rule = rule_for(rules, &key, field);
+        let input = String::from_utf8_lossy(value).into_owned();
+        let mut output = String::new();
+        let (unchanged, masked) = match rule {
+            Some(r) => {
+                r.masker.apply(&input, None, &mut output);
+                (output == input && !r.rule.may_keep(&input), true)
+            }
+            None => (false, false),
+        };
+        let written = if masked { output.as_bytes() } else { value.as_slice() };
+        let found = originals.found_in(&super::copy::escape(&String::from_utf8_lossy(written)));
+        if unchanged || found {
+            let shape = key_shape(&key);
+            let leak = leaks.entry((shape.clone(), field.to_owned())).or_insert(Leak {
+                table: shape,
+                column: field.to_owned(),
+                unchanged: 0,
+                originals: 0,
+            });
+            leak.unchanged += u64::from(unchanged);
+            leak.originals += u64::from(found);
+        }
+        if masked {
+            *value = output.into_bytes();
+        }
+    };
+    match &mut entry.data {
+        RedisData::String(v) => one("value", v),
+        RedisData::Hash(fields) => {
+            for (f, v) in fields {
+                let name = String::from_utf8_lossy(f).into_owned();
+                one(&name, v);
+            }
+        }
+        RedisData::Set(items) | RedisData::List(items) => {
+            for v in items {
+                one("members", v);
+            }
+        }
+        RedisData::Zset(members) => {
+            for (m, _) in members {
+                one("members", m);
+            }
+        }
+        RedisData::Unsupported(_) => {}
+    }
+    entry
+}
+
+/// Each value of a key with the name rules use for it.
+fn values(data: &RedisData) -> Vec<(String, &Vec<u8>)> {
+    match data {
+        RedisData::String(v) => vec![("value".into(), v)],
+        RedisData::Hash(fields) => {
+            fields.iter().map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), v)).collect()
+        }
+        RedisData::Set(items) | RedisData::List(items) => {
+            items.iter().map(|v| ("members".into(), v)).collect()
+        }
+        RedisData::Zset(members) => members.iter().map(|(m, _)| ("members".into(), m)).collect(),
+        RedisData::Unsupported(_) => Vec::new(),
+    }
+}
+
+fn rule_for<'r>(rules: &'r [FieldRule], key: &[u8], field: &str) -> Option<&'r FieldRule> {
+    rules.iter().find(|r| r.field == field && glob(r.pattern.as_bytes(), key))
+}
+
+/// A key's shape for reports: segments holding a digit become `*` (`session:81f3` → `session:*`).
+fn key_shape(key: &[u8]) -> String {
+    String::from_utf8_lossy(key)
+        .split(':')
+        .map(|s| if s.bytes().any(|b| b.is_ascii_digit()) { "*" } else { s })
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Redis-style glob: `*` any run, `?` any one byte, the rest literal.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_redis() {
+        for (pattern, key, expected) in [
+            ("session:*", "session:81f3", true),
+            ("session:*", "sessions:1", false),
+            ("user:*:email", "user:42:email", true),
+            ("user:*:email", "user:42:name", false),
+            ("a?c", "abc", true),
+            ("*", "anything", true),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+        ] {
+            assert_eq!(glob(pattern.as_bytes(), key.as_bytes()), expected, "{pattern} {key}");
+        }
+    }
+
+    #[test]
+    fn key_shapes_hide_ids() {
+        assert_eq!(key_shape(b"session:81f3e2"), "session:*");
+        assert_eq!(key_shape(b"user:42:email"), "user:*:email");
+        assert_eq!(key_shape(b"feature:flags"), "feature:flags");
+    }
+}

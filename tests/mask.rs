@@ -487,9 +487,10 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         .unwrap();
     let mut shop = maria(&urls["SHOP_MAIN_ADMIN_URL"]).await;
     shop.query_drop("INSERT INTO customers_cache SELECT seq, concat('u', seq, '@shop.example') FROM seq_1_to_200").await.unwrap();
-    shop.query_drop("INSERT INTO orders SELECT seq, 1 + seq % 200, seq % 90 + 0.5, concat('tab\there\\back ', seq) FROM seq_1_to_600").await.unwrap();
+    shop.query_drop("INSERT INTO orders SELECT seq, 1 + seq % 200, seq % 90 + 0.5, concat('tab\\there\\\\back ', seq) FROM seq_1_to_600").await.unwrap();
     shop.query_drop("CREATE USER reader@'%' IDENTIFIED BY 'reader-pw'").await.unwrap();
-    shop.query_drop("GRANT SELECT ON main.* TO reader@'%'").await.unwrap();
+    let db: Option<String> = shop.query_first("SELECT DATABASE()").await.unwrap();
+    shop.query_drop(format!("GRANT SELECT ON `{}`.* TO reader@'%'", db.unwrap())).await.unwrap();
     let shop_before: Option<String> = shop
         .query_first("SELECT md5(group_concat(concat_ws(',', id, customer_id, total, note) ORDER BY id)) FROM orders")
         .await

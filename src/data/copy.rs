@@ -460,7 +460,7 @@ pub async fn check(
                 .iter()
                 .map(|c| columns.iter().position(|x| x == c).unwrap_or(0))
                 .collect();
-            (Arc::new(clone_filter(f)), at)
+            (f.clone(), at)
         });
         let estimate = source
             .catalog()
@@ -697,11 +697,10 @@ fn mask_chunk(
             if output == input && !mask.rule.may_keep(&input) {
                 stats.unchanged[i] += 1;
             }
-            let escaped = escape(&output);
-            if plan.scanned[i] && originals.found_in(&escaped) {
+            if plan.scanned[i] && originals.found_in_text(&output) {
                 stats.originals[i] += 1;
             }
-            out.extend_from_slice(&escaped);
+            escape_into(&output, out);
         }
         out.push(b'\n');
         rows += 1;
@@ -741,10 +740,14 @@ impl Originals {
 
     /// Whether a cell (as escaped text) holds an original, whole or as a word.
     pub(super) fn found_in(&self, field: &[u8]) -> bool {
+        !self.prints.is_empty() && self.found_in_text(&unescape(field))
+    }
+
+    /// Whether a value holds an original, whole or as a word.
+    pub(super) fn found_in_text(&self, text: &str) -> bool {
         if self.prints.is_empty() {
             return false;
         }
-        let text = unescape(field);
         let bytes = text.as_bytes();
         self.contains(bytes)
             || bytes
@@ -912,23 +915,6 @@ fn key_column(table: &Table, column: &str) -> bool {
         || table.foreign_keys.iter().any(|fk| fk.columns.contains(&c))
 }
 
-fn clone_filter(filter: &Filter) -> Filter {
-    match filter {
-        Filter::Ids { columns, ids } => Filter::Ids { columns: columns.clone(), ids: ids.clone() },
-        Filter::Children { links, follow_children } => Filter::Children {
-            links: links
-                .iter()
-                .map(|l| super::subset::Link {
-                    columns: l.columns.clone(),
-                    kept: l.kept.clone(),
-                    down: l.down.clone(),
-                })
-                .collect(),
-            follow_children: *follow_children,
-        },
-    }
-}
-
 /// Text bulk format → the value (`\t`, `\n`, `\\`… undone).
 pub fn unescape(field: &[u8]) -> std::borrow::Cow<'_, str> {
     if !field.contains(&b'\\') {
@@ -959,6 +945,16 @@ pub fn unescape(field: &[u8]) -> std::borrow::Cow<'_, str> {
 /// A value → text bulk format.
 pub fn escape(value: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 2);
+    escape_into(value, &mut out);
+    out
+}
+
+/// [`escape`], appending to `out`.
+pub fn escape_into(value: &str, out: &mut Vec<u8>) {
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) {
+        out.extend_from_slice(value.as_bytes());
+        return;
+    }
     for &b in value.as_bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -969,7 +965,6 @@ pub fn escape(value: &str) -> Vec<u8> {
             _ => out.push(b),
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -254,7 +254,7 @@ fn mask_entry(
             None => (false, false),
         };
         let written = if masked { output.as_bytes() } else { value.as_slice() };
-        let found = originals.found_in(&super::copy::escape(&String::from_utf8_lossy(written)));
+        let found = originals.found_in_text(&String::from_utf8_lossy(written));
         if unchanged || found {
             let shape = key_shape(&key);
             let leak = leaks.entry((shape.clone(), field.to_owned())).or_insert(Leak {

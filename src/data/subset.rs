@@ -97,7 +97,7 @@ impl Filter {
 /// What the subset keeps of one database: a filter per subset table; absent tables are whole.
 #[derive(Debug, Default)]
 pub struct DbSubset {
-    pub filters: BTreeMap<String, Filter>,
+    pub filters: BTreeMap<String, Arc<Filter>>,
     /// Passes the fixpoint took, for the report.
     pub passes: usize,
 }
@@ -335,7 +335,7 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 follow_children: follow_children(n),
             },
         };
-        result[node.db].filters.insert(node.table.clone(), filter);
+        result[node.db].filters.insert(node.table.clone(), Arc::new(filter));
         result[node.db].passes = passes;
     }
     Ok(result)

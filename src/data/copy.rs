@@ -520,19 +520,10 @@ pub async fn copy(
     let mut emptied = names.clone();
     emptied.extend(checked.absent.iter().cloned());
     let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
-    let mut own_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut other_keys: Vec<Vec<String>> = Vec::new();
-    for (table, statements) in &restore.keys {
-        if names.contains(table) {
-            own_keys.entry(table.clone()).or_default().extend(statements.iter().cloned());
-        } else {
-            other_keys.push(statements.clone());
-        }
-    }
+    let (own_keys, other_keys) = super::load::split_keys(&restore, &names);
 
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let parallel = if input.source.parallel() { super::load::streams() } else { 1 };
-    let leaks: Arc<std::sync::Mutex<Vec<Leak>>> = Arc::default();
     let tables: Vec<Arc<TablePlan>> = checked.tables.into_iter().map(Arc::new).collect();
     let results: Vec<(String, u64)> = stream::iter(tables.iter().cloned())
         .map(|plan| {
@@ -542,10 +533,9 @@ pub async fn copy(
                 total: plan.estimate,
                 keys: own_keys.get(&plan.name).map_or(&[][..], Vec::as_slice),
             };
-            let (source, originals, leaks) =
-                (input.source.clone(), originals.clone(), leaks.clone());
+            let (source, originals) = (input.source.clone(), originals.clone());
             let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {
-                masked_rows(&source, plan, originals, leaks, tx, done).await
+                masked_rows(&source, plan, originals, tx, done).await
             };
             let name = fill.name.clone();
             async move { fill_table(request, fill, produce, events).await.map(|rows| (name, rows)) }
@@ -554,17 +544,7 @@ pub async fn copy(
         .try_collect()
         .await?;
 
-    let started = std::time::Instant::now();
-    super::load::run_parallel(request, other_keys).await?;
-    let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
-    super::load::run_parallel(request, fks).await?;
-    session.finish_load().await.map_err(wrap)?;
-    if !restore.is_empty() {
-        events.emit(Event::SeedKeysRestored {
-            db: request.db.clone(),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        });
-    }
+    super::load::restore_rest(session, request, &restore, other_keys, events).await?;
     let mut counts: Vec<(String, u64)> = results;
     counts.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
     let rows = counts.iter().map(|(_, n)| n).sum();
@@ -577,7 +557,6 @@ async fn masked_rows(
     source: &SourceDb,
     plan: Arc<TablePlan>,
     originals: Arc<Originals>,
-    leaks: Arc<std::sync::Mutex<Vec<Leak>>>,
     tx: Sender<Vec<u8>>,
     done: Arc<AtomicU64>,
 ) -> Result<u64, String> {
@@ -614,7 +593,6 @@ async fn masked_rows(
     match masked {
         Err(leak) => {
             let message = leak.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            leaks.lock().map(|mut l| l.extend(leak)).ok();
             Err(format!("the leak check stopped the copy: {message}"))
         }
         Ok(rows) => {

@@ -24,7 +24,7 @@ use super::generate::{Dialect, TableGen, plain};
 use super::infer::{self, Existing, Plan};
 use super::seedfile::{RedisValue, SeedFile};
 use crate::engine::EngineError;
-use crate::engine::session::Session;
+use crate::engine::session::{Restore, Session};
 use crate::engine::target::Target;
 use crate::event::{DbRef, Event, Events};
 use crate::profile::{EngineKind, ProfileErrors};
@@ -324,31 +324,9 @@ async fn seed_tables(
 
     let Plan { tables, kept, .. } = plan;
     let tables = Arc::new(tables);
-    // Each table's own keys and indexes are rebuilt on its connection as soon as its rows are
-    // in, while other tables still load; what belongs to no loaded table (MySQL's triggers,
-    // keys of tables that get no rows) and the foreign keys come after every load.
-    let mut own_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut other_keys: Vec<Vec<String>> = Vec::new();
-    for (table, statements) in &restore.keys {
-        if loaded.contains(table) {
-            own_keys.entry(table.clone()).or_default().extend(statements.iter().cloned());
-        } else {
-            other_keys.push(statements.clone());
-        }
-    }
+    let (own_keys, other_keys) = split_keys(&restore, &loaded);
     let counts = load_all(request, &tables, &own_keys, dialect, events).await?;
-
-    let started = Instant::now();
-    run_parallel(request, other_keys).await?;
-    let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
-    run_parallel(request, fks).await?;
-    session.finish_load().await.map_err(wrap)?;
-    if !restore.is_empty() {
-        events.emit(Event::SeedKeysRestored {
-            db: request.db.clone(),
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        });
-    }
+    restore_rest(session, request, &restore, other_keys, events).await?;
     let rows = counts.iter().map(|(_, n)| n).sum();
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept, skipped: None })
 }
@@ -493,11 +471,53 @@ where
     Ok(rows)
 }
 
-/// Runs groups of statements, each group in order on its own connection, [`streams`] at once.
-pub(super) async fn run_parallel(
+/// Each table's own keys and indexes are rebuilt on its connection as soon as its rows are in,
+/// while other tables still load; what belongs to no loaded table (MySQL's triggers, keys of
+/// tables that get no rows) comes after every load. Returns (own keys by table, the rest).
+pub(super) fn split_keys(
+    restore: &Restore,
+    loaded: &[String],
+) -> (BTreeMap<String, Vec<String>>, Vec<Vec<String>>) {
+    let mut own_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut other_keys: Vec<Vec<String>> = Vec::new();
+    for (table, statements) in &restore.keys {
+        if loaded.contains(table) {
+            own_keys.entry(table.clone()).or_default().extend(statements.iter().cloned());
+        } else {
+            other_keys.push(statements.clone());
+        }
+    }
+    (own_keys, other_keys)
+}
+
+/// After every table is in: what belongs to no table, then the foreign keys (the server
+/// validates each as it comes back), then the restore records cleared.
+pub(super) async fn restore_rest(
+    session: &mut Session,
     request: &Request<'_>,
-    groups: Vec<Vec<String>>,
+    restore: &Restore,
+    other_keys: Vec<Vec<String>>,
+    events: &Events,
 ) -> Result<(), DataError> {
+    let started = Instant::now();
+    run_parallel(request, other_keys).await?;
+    let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
+    run_parallel(request, fks).await?;
+    session
+        .finish_load()
+        .await
+        .map_err(|source| DataError::Engine { db: request.db.clone(), source })?;
+    if !restore.is_empty() {
+        events.emit(Event::SeedKeysRestored {
+            db: request.db.clone(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Runs groups of statements, each group in order on its own connection, [`streams`] at once.
+async fn run_parallel(request: &Request<'_>, groups: Vec<Vec<String>>) -> Result<(), DataError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     stream::iter(groups.into_iter().filter(|g| !g.is_empty()))

@@ -673,6 +673,27 @@ mod tests {
     }
 
     #[test]
+    fn every_suggested_rule_parses() {
+        use crate::data::pii::PiiKind;
+        for kind in [
+            PiiKind::Email,
+            PiiKind::Phone,
+            PiiKind::Name,
+            PiiKind::Address,
+            PiiKind::BirthDate,
+            PiiKind::CardNumber,
+            PiiKind::Iban,
+            PiiKind::IpAddress,
+            PiiKind::NationalId,
+            PiiKind::Password,
+            PiiKind::Other,
+        ] {
+            let text = format!("mask:\n  users:\n    c: {}\n", kind.suggested_rule());
+            assert!(parse(&text).is_ok(), "{kind:?}: {:?}", parse(&text).err());
+        }
+    }
+
+    #[test]
     fn a_source_url_is_never_shown_with_its_password() {
         let source = Source::Url("postgres://reader:s3cret@db.internal:5432/accounts".into());
         let shown = format!("{source:?}");

@@ -75,7 +75,7 @@ impl PiiKind {
     /// unique get a bijection (`keep-format`, `email`), so uniqueness survives.
     pub fn suggested_rule(self) -> &'static str {
         match self {
-            PiiKind::Email => "{ email: {} }",
+            PiiKind::Email => "email",
             PiiKind::Phone
             | PiiKind::CardNumber
             | PiiKind::Iban

@@ -58,6 +58,9 @@ CREATE TABLE line_notes (
     FOREIGN KEY (order_id, line) REFERENCES order_lines (order_id, line)
 );
 CREATE TABLE countries (code char(2) PRIMARY KEY, label text NOT NULL);
+CREATE TABLE codes (code text UNIQUE, label text NOT NULL);
+ALTER TABLE orders ADD COLUMN code text REFERENCES codes (code);
+CREATE TABLE versions (id integer PRIMARY KEY, prev_id integer REFERENCES versions (id), body text NOT NULL);
 "#;
 
 /// Production rows: 400 users in 8 teams (captains are users: a cycle), a category tree, orders
@@ -91,6 +94,9 @@ INSERT INTO orders SELECT o, 1 + (o * 7) % 400,
 INSERT INTO order_lines SELECT o, l, 'SKU-' || (o * l % 97), l FROM generate_series(1, 1500) o, generate_series(1, 2) l;
 INSERT INTO line_notes SELECT o, 1, 'gift wrap' FROM generate_series(1, 1500, 5) o;
 INSERT INTO countries VALUES ('DE', 'Germany'), ('FR', 'France');
+INSERT INTO codes SELECT 'c' || c, 'code ' || c FROM generate_series(0, 29) c;
+UPDATE orders SET code = 'c' || (id % 10);
+INSERT INTO versions SELECT v, NULLIF(v - 1, 0), 'v' || v FROM generate_series(1, 150) v;
 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
 "#;
@@ -99,7 +105,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
 const TWIN_SEED: &str = r#"
 source: { url: "${PROD_URL}" }
 subset:
-  start: { users: { percent: 40 } }
+  start: { users: { percent: 40 }, versions: { where: "id = 150" } }
   follow: children
 mask:
   users:
@@ -241,8 +247,21 @@ async fn postgres_masked_subset_copy() {
     }
     assert_eq!(
         scalar(&twin, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND convalidated").await,
-        7
+        9
     );
+    // A parent without a primary key (referenced through a unique key) keeps the rows asked for;
+    // a chain of 150 versions, each the parent of the next, comes back whole from its last one.
+    let codes = scalar(&twin, "SELECT count(*) FROM codes").await;
+    assert!((1..=10).contains(&codes), "{codes} codes");
+    assert_eq!(
+        scalar(
+            &twin,
+            "SELECT count(*) FROM orders o LEFT JOIN codes c USING (code) WHERE c.code IS NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(scalar(&twin, "SELECT count(*) FROM versions").await, 150);
     // follow: children: every order of a start user came along, with its lines.
     let orders = scalar(&twin, "SELECT count(*) FROM orders").await;
     assert!(orders > 0 && orders < 1500, "{orders} orders");

@@ -444,6 +444,10 @@ pub async fn check(
             .iter()
             .map(|column| {
                 let rule = rules.get(&(name.clone(), column.clone()))?;
+                // `keep` copies the bytes as they are (binary values included).
+                if rule.rule == Rule::Keep {
+                    return None;
+                }
                 let shape = shape(table, column)?;
                 Some(ColumnMask {
                     masker: Masker::new(&input.key, &rule.rule, &shape),
@@ -454,14 +458,23 @@ pub async fn check(
             .collect();
         let scanned =
             columns.iter().map(|c| shape(table, c).is_some_and(|s| textual(&s))).collect();
-        let filter = input.subset.filters.get(&name).map(|f| {
-            let at = f
-                .columns()
-                .iter()
-                .map(|c| columns.iter().position(|x| x == c).unwrap_or(0))
-                .collect();
-            (f.clone(), at)
-        });
+        let filter = match input.subset.filters.get(&name) {
+            None => None,
+            Some(f) => {
+                let at: Option<Vec<usize>> =
+                    f.columns().iter().map(|c| columns.iter().position(|x| x == c)).collect();
+                let Some(at) = at else {
+                    return Err(plan_error(vec![file.error(
+                        "subset",
+                        format!(
+                            "{name}: the subset's key columns ({}) are not all copied",
+                            f.columns().join(", ")
+                        ),
+                    )]));
+                };
+                Some((f.clone(), at))
+            }
+        };
         let estimate = source
             .catalog()
             .and_then(|c| c.tables.get(&name))

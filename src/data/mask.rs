@@ -458,7 +458,9 @@ impl Rule {
     /// Whether the rule can, by design, return `input` itself. The leak check allows a masked cell
     /// equal to its original only then. Conservative where unsure (`json`: paths may match nothing).
     pub fn may_keep(&self, input: &str) -> bool {
-        let no_symbol = !input.bytes().any(|b| b.is_ascii_alphanumeric());
+        // Any letter or digit of any script: a value left whole by keep-format (a script it does
+        // not permute) must be caught by the leak check, never let through.
+        let no_symbol = !input.chars().any(char::is_alphanumeric);
         match self {
             Rule::Keep | Rule::Json(_) => true,
             Rule::Fake { .. } | Rule::SetNull => false,
@@ -480,7 +482,7 @@ impl Rule {
                     } else {
                         domain.rsplit_once('.').map_or(domain, |(labels, _)| labels)
                     };
-                    !local.bytes().chain(permuted.bytes()).any(|b| b.is_ascii_alphanumeric())
+                    !local.chars().chain(permuted.chars()).any(char::is_alphanumeric)
                 }
             },
         }
@@ -908,18 +910,21 @@ impl PatternHash {
 #[inline(always)]
 fn encrypt_step(s: u64, i: usize, x: &mut u8, radix: u8) -> u64 {
     let t = mix(s ^ (i as u64).wrapping_mul(GOLDEN));
-    let shift = (((t >> 32) * u64::from(radix)) >> 32) as u8;
-    let sum = *x + shift;
-    *x = if sum >= radix { sum - radix } else { sum };
+    let shift = (((t >> 32) * u64::from(radix)) >> 32) as u16;
+    // In u16: radices run up to 255.
+    let sum = u16::from(*x) + shift;
+    let radix16 = u16::from(radix);
+    *x = if sum >= radix16 { sum - radix16 } else { sum } as u8;
     t ^ u64::from(*x)
 }
 
 #[inline(always)]
 fn decrypt_step(s: u64, i: usize, x: &mut u8, radix: u8) -> u64 {
     let t = mix(s ^ (i as u64).wrapping_mul(GOLDEN));
-    let shift = (((t >> 32) * u64::from(radix)) >> 32) as u8;
+    let shift = (((t >> 32) * u64::from(radix)) >> 32) as u16;
     let written = *x;
-    *x = if written >= shift { written - shift } else { written + radix - shift };
+    let w = u16::from(written);
+    *x = if w >= shift { w - shift } else { w + u16::from(radix) - shift } as u8;
     t ^ u64::from(written)
 }
 
@@ -1037,32 +1042,70 @@ fn with_scratch<R>(n: usize, f: impl FnOnce(&mut [u8], &mut [u8], &mut [u8]) -> 
     }
 }
 
-/// A text symbol: (radix, value). Letters fold case, so masking commutes with lowercasing and a
-/// case-insensitive unique index (citext, `lower(email)`) stays unique.
+/// Runs of code points masked as symbols: (first, count, split, pattern mark). Letters of a
+/// script with case fold it (the same mark and radix for both cases), so masking commutes with
+/// lowercasing and a case-insensitive unique index (citext, `lower(email)`) stays unique; digits
+/// of every script share ASCII's mark. A run longer than 255 is two symbols, of radices
+/// `count / split` and `split`. Every code point of every run is assigned, so an output is always
+/// a real letter or digit of the input's script. Letters outside these runs stay in place, and
+/// the leak check catches a value left whole by it (`may_keep` is false for any letter).
+const RUNS: &[(u32, u32, u32, u8)] = &[
+    (0x30, 10, 0, b'0'),         // 0-9
+    (0x61, 26, 0, b'a'),         // a-z
+    (0x41, 26, 0, b'a'),         // A-Z
+    (0x3B1, 25, 0, b'g'),        // Greek small letters, final sigma included
+    (0x391, 17, 0, b'G'),        // Greek capitals Alpha to Rho
+    (0x3A3, 7, 0, b'H'),         // Greek capitals Sigma to Omega
+    (0x430, 32, 0, b'c'),        // Cyrillic а-я
+    (0x410, 32, 0, b'c'),        // Cyrillic А-Я
+    (0x5D0, 27, 0, b'h'),        // Hebrew letters
+    (0x621, 26, 0, b'r'),        // Arabic letters hamza to ghain
+    (0x641, 10, 0, b's'),        // Arabic letters feh to yeh
+    (0x660, 10, 0, b'0'),        // Arabic-Indic digits
+    (0x6F0, 10, 0, b'0'),        // Extended Arabic-Indic digits
+    (0x966, 10, 0, b'0'),        // Devanagari digits
+    (0x9E6, 10, 0, b'0'),        // Bengali digits
+    (0xE50, 10, 0, b'0'),        // Thai digits
+    (0xFF10, 10, 0, b'0'),       // fullwidth digits
+    (0x3041, 86, 0, b'j'),       // Hiragana
+    (0x30A1, 90, 0, b'k'),       // Katakana
+    (0x4E00, 20_992, 164, b'z'), // CJK unified ideographs
+    (0xAC00, 11_172, 114, b'q'), // Hangul syllables
+];
+
+/// The run `c` belongs to: (first, count, split, mark).
 #[inline]
-fn text_symbol(c: char) -> Option<(u8, u8)> {
-    match c {
-        '0'..='9' => Some((10, c as u8 - b'0')),
-        'a'..='z' => Some((26, c as u8 - b'a')),
-        'A'..='Z' => Some((26, c as u8 - b'A')),
-        _ => None,
-    }
+fn run_of(c: char) -> Option<(u32, u32, u32, u8)> {
+    let c = c as u32;
+    RUNS.iter().copied().find(|&(first, count, _, _)| (first..first + count).contains(&c))
 }
 
-/// Keep-format of text: digits, letters (keeping case), everything else fixed.
+/// Keep-format of text: digits, letters (keeping case and script), everything else fixed.
 fn text_format(key: &SubKey, input: &str, dir: Direction, out: &mut String) {
     if input.is_ascii() {
         return text_format_ascii(key, input.as_bytes(), dir, out);
     }
+    text_format_general(key, input, dir, out);
+}
+
+/// [`text_format`] of any text, char by char.
+fn text_format_general(key: &SubKey, input: &str, dir: Direction, out: &mut String) {
     with_scratch(input.len(), |d, r, _| {
         let mut pattern = PatternHash::new(key, b't');
         let mut n = 0;
         for c in input.chars() {
-            match text_symbol(c) {
-                Some((radix, value)) => {
-                    (d[n], r[n]) = (value, radix);
-                    n += 1;
-                    pattern.byte(if radix == 10 { b'0' } else { b'a' });
+            match run_of(c) {
+                Some((first, count, split, mark)) => {
+                    pattern.byte(mark);
+                    let v = c as u32 - first;
+                    if split == 0 {
+                        (d[n], r[n]) = (v as u8, count as u8);
+                        n += 1;
+                    } else {
+                        (d[n], r[n]) = ((v / split) as u8, (count / split) as u8);
+                        (d[n + 1], r[n + 1]) = ((v % split) as u8, split as u8);
+                        n += 2;
+                    }
                 }
                 None => pattern.char(c),
             }
@@ -1070,16 +1113,19 @@ fn text_format(key: &SubKey, input: &str, dir: Direction, out: &mut String) {
         permute(&pattern.finish(), &mut d[..n], &r[..n], None, dir);
         let mut k = 0;
         for c in input.chars() {
-            if let Some((radix, _)) = text_symbol(c) {
-                let base = match radix {
-                    10 => b'0',
-                    _ if c.is_ascii_uppercase() => b'A',
-                    _ => b'a',
-                };
-                out.push(char::from(base + d[k]));
-                k += 1;
-            } else {
-                out.push(c);
+            match run_of(c) {
+                Some((first, _, split, _)) => {
+                    let v = if split == 0 {
+                        k += 1;
+                        u32::from(d[k - 1])
+                    } else {
+                        k += 2;
+                        u32::from(d[k - 2]) * split + u32::from(d[k - 1])
+                    };
+                    // Every code point of a run is a letter or digit of its script.
+                    out.push(char::from_u32(first + v).unwrap_or(c));
+                }
+                None => out.push(c),
             }
         }
     });
@@ -1721,37 +1767,34 @@ mod tests {
         for input in ["john.smith@example.com", "Ab-12 x", "", "x".repeat(200).as_str()] {
             let (mut fast, mut general) = (String::new(), String::new());
             text_format(&key().subkey("t"), input, Direction::Mask, &mut fast);
-            // The general path, forced: the same input with its chars pushed one by one.
-            with_scratch(input.len(), |d, r, _| {
-                let mut pattern = PatternHash::new(&key().subkey("t"), b't');
-                let mut n = 0;
-                for c in input.chars() {
-                    match text_symbol(c) {
-                        Some((radix, value)) => {
-                            (d[n], r[n]) = (value, radix);
-                            n += 1;
-                            pattern.byte(if radix == 10 { b'0' } else { b'a' });
-                        }
-                        None => pattern.char(c),
-                    }
-                }
-                permute(&pattern.finish(), &mut d[..n], &r[..n], None, Direction::Mask);
-                let mut k = 0;
-                for c in input.chars() {
-                    match text_symbol(c) {
-                        Some((10, _)) => general.push(char::from(b'0' + d[k])),
-                        Some(_) if c.is_ascii_uppercase() => general.push(char::from(b'A' + d[k])),
-                        Some(_) => general.push(char::from(b'a' + d[k])),
-                        None => {
-                            general.push(c);
-                            continue;
-                        }
-                    }
-                    k += 1;
-                }
-            });
+            text_format_general(&key().subkey("t"), input, Direction::Mask, &mut general);
             assert_eq!(fast, general, "{input}");
         }
+    }
+
+    #[test]
+    fn other_scripts_are_permuted_within_their_script_and_invertibly() {
+        for input in
+            ["Иван Петров", "山田太郎", "김민준", "٠١٢٣٤٥٦٧٨٩", "Αλέξης", "שלום", "ｶ", "José"]
+        {
+            let masked = mask(&Rule::KeepFormat, &text(), input);
+            assert_eq!(masked.chars().count(), input.chars().count(), "{input} → {masked}");
+            if input != "ｶ" {
+                assert_ne!(masked, input, "{input}");
+            }
+            for (a, b) in masked.chars().zip(input.chars()) {
+                assert_eq!(a.is_alphanumeric(), b.is_alphanumeric(), "{input} → {masked}");
+                assert_eq!(run_of(a).map(|r| r.3), run_of(b).map(|r| r.3), "{input} → {masked}");
+            }
+            let mut back = String::new();
+            let key = key();
+            let masker = Masker::new(&key, &Rule::KeepFormat, &text());
+            assert!(masker.unmask(&masked, &mut back));
+            assert_eq!(back, input);
+        }
+        // A letter no run covers is left in place, and the leak check is told so.
+        assert!(!Rule::KeepFormat.may_keep("ｶ"));
+        assert!(!Rule::Email { keep_domain: false }.may_keep("иван@почта.рф"));
     }
 
     #[test]

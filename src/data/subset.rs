@@ -28,9 +28,6 @@ use crate::event::DbRef;
 use crate::profile::ProfileError;
 use crate::schema::Catalog;
 
-/// Passes over the graph before giving up (each pass only adds rows; real graphs settle in a few).
-const MAX_PASSES: usize = 64;
-
 /// One source database taking part in the run.
 pub struct SubsetDb<'a> {
     pub db: DbRef,
@@ -234,11 +231,19 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     let mut need: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
     let mut down: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
     let members: Vec<Node> = (0..nodes.len()).filter(|&n| in_subset[n]).collect();
+    // Only tables whose inputs changed are scanned again: a table whose own rows were asked
+    // for, or whose parents kept more. The sets only grow, so this ends; each pass of a long
+    // self-referencing chain whose parents come later in the scan adds at least one row.
     let mut passes = 0;
+    let mut dirty = vec![true; nodes.len()];
     loop {
         passes += 1;
-        let mut changed = false;
+        let mut touched: HashSet<Node> = HashSet::new();
         for &n in &members {
+            if !std::mem::replace(&mut dirty[n], false) {
+                continue;
+            }
+            let (mut own_changed, mut asked) = (false, HashSet::new());
             let node = &nodes[n];
             let position = |c: &String| node.scan.iter().position(|s| s == c).unwrap_or(0);
             let identity: Option<Vec<usize>> =
@@ -285,13 +290,13 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                     return;
                 }
                 if let Some(id) = id {
-                    changed |= kept.entry(n).or_default().insert(id);
+                    own_changed |= kept.entry(n).or_default().insert(id);
                 }
                 for (cols, at) in &referenced {
                     let h = pick(at);
-                    changed |= keys.entry((n, cols.clone())).or_default().insert(h);
+                    own_changed |= keys.entry((n, cols.clone())).or_default().insert(h);
                     if is_start || pulled {
-                        changed |= down.entry((n, cols.clone())).or_default().insert(h);
+                        own_changed |= down.entry((n, cols.clone())).or_default().insert(h);
                     }
                 }
                 for (edge, at) in &parents {
@@ -299,12 +304,26 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                         continue;
                     }
                     let link = (edge.parent, edge.ref_columns.clone());
-                    changed |= need.entry(link).or_default().insert(pick(at));
+                    if need.entry(link).or_default().insert(pick(at)) {
+                        asked.insert(edge.parent);
+                    }
                 }
             })
             .await?;
+            if own_changed {
+                touched.insert(n);
+            }
+            for parent in asked {
+                dirty[parent] = true;
+            }
         }
-        if !changed || passes >= MAX_PASSES {
+        // Children of a table that kept more may now be downstream of it or fully kept.
+        for e in &edges {
+            if touched.contains(&e.parent) && in_subset[e.child] {
+                dirty[e.child] = true;
+            }
+        }
+        if !members.iter().any(|&n| dirty[n]) {
             break;
         }
     }
@@ -351,9 +370,23 @@ fn graph(dbs: &[SubsetDb<'_>]) -> Result<(Vec<TableNode>, Vec<Edge>), SubsetErro
             let not_null = |cols: &[String]| {
                 cols.iter().all(|c| table.columns.iter().any(|col| &col.name == c && !col.nullable))
             };
-            let identity = table.primary_key.as_ref().map(|k| k.columns.clone()).or_else(|| {
-                table.uniques.iter().map(|k| k.columns.clone()).find(|cols| not_null(cols))
-            });
+            // The primary key, else a unique key of NOT NULL columns, else any unique key (a
+            // foreign key can point at one: its referenced rows have no NULL in it).
+            let uniques = || {
+                table.uniques.iter().map(|k| k.columns.clone()).chain(
+                    table
+                        .indexes
+                        .iter()
+                        .filter(|i| i.unique && i.columns.iter().all(|c| has_column(table, c)))
+                        .map(|i| i.columns.clone()),
+                )
+            };
+            let identity = table
+                .primary_key
+                .as_ref()
+                .map(|k| k.columns.clone())
+                .or_else(|| uniques().find(|cols| not_null(cols)))
+                .or_else(|| uniques().next());
             index.insert((d, name.clone()), nodes.len());
             nodes.push(TableNode { db: d, table: name.clone(), identity, scan: Vec::new() });
         }
@@ -463,6 +496,10 @@ fn graph(dbs: &[SubsetDb<'_>]) -> Result<(Vec<TableNode>, Vec<Edge>), SubsetErro
         node.scan = scan;
     }
     Ok((nodes, edges))
+}
+
+fn has_column(table: &crate::schema::Table, column: &str) -> bool {
+    table.columns.iter().any(|c| c.name == column)
 }
 
 /// `service` or `service.database` among the run's databases.

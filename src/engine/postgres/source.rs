@@ -20,7 +20,8 @@ impl Session {
         };
         self.client
             .batch_execute(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0",
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; \
+                 SET LOCAL idle_in_transaction_session_timeout = 0",
             )
             .await
             .map_err(failed)?;
@@ -37,7 +38,8 @@ impl Session {
         self.client
             .batch_execute(&format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
-                 SET TRANSACTION SNAPSHOT '{literal}'; SET LOCAL statement_timeout = 0"
+                 SET TRANSACTION SNAPSHOT '{literal}'; SET LOCAL statement_timeout = 0; \
+                 SET LOCAL idle_in_transaction_session_timeout = 0"
             ))
             .await
             .map_err(failed)

@@ -384,7 +384,8 @@ async fn fill_source(admin: &str, size: Size, first: bool) -> Result<(), String>
         .replace("{orders}", &size.orders.to_string());
     let in_session = |sql: String| async move {
         let db = connect(admin).await?;
-        exec(&db, &format!("SET synchronous_commit = off; {sql}")).await
+        exec(&db, "SET synchronous_commit = off").await?;
+        exec(&db, &sql).await
     };
     tokio::try_join!(
         in_session(format!("{users}; {USERS_KEYS}")),

@@ -1098,13 +1098,16 @@ fn text_format_general(key: &SubKey, input: &str, dir: Direction, out: &mut Stri
                 Some((first, count, split, mark)) => {
                     pattern.byte(mark);
                     let v = c as u32 - first;
-                    if split == 0 {
-                        (d[n], r[n]) = (v as u8, count as u8);
-                        n += 1;
-                    } else {
-                        (d[n], r[n]) = ((v / split) as u8, (count / split) as u8);
-                        (d[n + 1], r[n + 1]) = ((v % split) as u8, split as u8);
-                        n += 2;
+                    match (v.checked_div(split), count.checked_div(split)) {
+                        (Some(high), Some(radix)) => {
+                            (d[n], r[n]) = (high as u8, radix as u8);
+                            (d[n + 1], r[n + 1]) = ((v % split) as u8, split as u8);
+                            n += 2;
+                        }
+                        _ => {
+                            (d[n], r[n]) = (v as u8, count as u8);
+                            n += 1;
+                        }
                     }
                 }
                 None => pattern.char(c),

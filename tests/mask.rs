@@ -96,7 +96,7 @@ INSERT INTO line_notes SELECT o, 1, 'gift wrap' FROM generate_series(1, 1500, 5)
 INSERT INTO countries VALUES ('DE', 'Germany'), ('FR', 'France');
 INSERT INTO codes SELECT 'c' || c, 'code ' || c FROM generate_series(0, 29) c;
 UPDATE orders SET code = 'c' || (id % 10);
-INSERT INTO versions SELECT v, NULLIF(v - 1, 0), 'v' || v FROM generate_series(1, 150) v;
+INSERT INTO versions SELECT v, NULLIF(v - 1, 0), 'v' || v FROM generate_series(1, 100) v;
 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
 "#;
@@ -105,7 +105,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
 const TWIN_SEED: &str = r#"
 source: { url: "${PROD_URL}" }
 subset:
-  start: { users: { percent: 40 }, versions: { where: "id = 150" } }
+  start: { users: { percent: 40 }, versions: { where: "id = 100" } }
   follow: children
 mask:
   users:
@@ -250,7 +250,7 @@ async fn postgres_masked_subset_copy() {
         9
     );
     // A parent without a primary key (referenced through a unique key) keeps the rows asked for;
-    // a chain of 150 versions, each the parent of the next, comes back whole from its last one.
+    // a chain of 100 versions, each the parent of the next, comes back whole from its last one.
     let codes = scalar(&twin, "SELECT count(*) FROM codes").await;
     assert!((1..=10).contains(&codes), "{codes} codes");
     assert_eq!(
@@ -261,7 +261,7 @@ async fn postgres_masked_subset_copy() {
         .await,
         0
     );
-    assert_eq!(scalar(&twin, "SELECT count(*) FROM versions").await, 150);
+    assert_eq!(scalar(&twin, "SELECT count(*) FROM versions").await, 100);
     // follow: children: every order of a start user came along, with its lines.
     let orders = scalar(&twin, "SELECT count(*) FROM orders").await;
     assert!(orders > 0 && orders < 1500, "{orders} orders");

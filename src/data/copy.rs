@@ -35,6 +35,8 @@ use crate::event::{Event, Events};
 use crate::profile::{EngineKind, ProfileError, ProfileErrors, suggest};
 use crate::schema::{Catalog, Table};
 
+/// Threads masking one table's rows.
+const MASK_THREADS: usize = 2;
 /// Rows sampled per table to find personal values in columns without a rule.
 const SAMPLE_ROWS: u64 = 500;
 
@@ -247,6 +249,8 @@ struct TablePlan {
     scanned: Vec<bool>,
     /// The subset's filter and the fields it reads.
     filter: Option<(Arc<Filter>, Vec<usize>)>,
+    /// The subset's rows as a condition the source evaluates (fewer rows to read and send).
+    pushed: Option<String>,
     estimate: u64,
 }
 
@@ -404,7 +408,7 @@ pub async fn check(
         let wanted: Vec<String> = sample.iter().map(|(i, _)| columns[*i].clone()).collect();
         let filter = source.queries().then(|| format!("1 = 1 LIMIT {SAMPLE_ROWS}"));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
-        let reading = source.stream(name, &wanted, filter.as_deref(), tx);
+        let reading = source.stream_serial(name, &wanted, filter.as_deref(), tx);
         let sampling = async {
             let mut rows = 0;
             while let Some(chunk) = rx.recv().await {
@@ -480,7 +484,8 @@ pub async fn check(
             .and_then(|c| c.tables.get(&name))
             .and_then(|t| t.approx_rows)
             .unwrap_or(0);
-        tables.push(TablePlan { name, columns, masks, scanned, filter, estimate });
+        let pushed = filter.as_ref().and_then(|(f, _)| push_down(f, source.kind()));
+        tables.push(TablePlan { name, columns, masks, scanned, filter, pushed, estimate });
     }
     Ok(Checked { tables, personal: personal.into_iter().collect(), unruled, absent })
 }
@@ -573,15 +578,23 @@ async fn masked_rows(
     tx: Sender<Vec<u8>>,
     done: Arc<AtomicU64>,
 ) -> Result<u64, String> {
-    let (raw_tx, mut raw_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-    let reading = source.stream(&plan.name, &plan.columns, None, raw_tx);
-    let masking = {
-        let plan = plan.clone();
+    let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+    let reading = source.stream(&plan.name, &plan.columns, plan.pushed.as_deref(), raw_tx);
+    // Chunks are independent and row order does not matter: a table with rules is masked on
+    // two threads, so one wide table does not wait on one core.
+    let workers = if plan.masks.iter().any(Option::is_some) { MASK_THREADS } else { 1 };
+    let raw_rx = Arc::new(std::sync::Mutex::new(raw_rx));
+    let masking = (0..workers).map(|_| {
+        let (plan, originals, raw_rx, tx, done) =
+            (plan.clone(), originals.clone(), raw_rx.clone(), tx.clone(), done.clone());
         tokio::task::spawn_blocking(move || {
             let mut stats = Stats::new(plan.columns.len());
             let mut rows = 0u64;
             let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
-            while let Some(chunk) = raw_rx.blocking_recv() {
+            loop {
+                // The lock is held only while waiting for the next chunk.
+                let chunk = raw_rx.lock().map_err(|_| Vec::new())?.blocking_recv();
+                let Some(chunk) = chunk else { break };
                 let before = rows;
                 rows += mask_chunk(&plan, &originals, &chunk, &mut out, &mut stats);
                 done.fetch_add(rows - before, Ordering::Relaxed);
@@ -600,19 +613,22 @@ async fn masked_rows(
             }
             Ok(rows)
         })
-    };
+    });
+    let masking = futures_util::future::join_all(masking.collect::<Vec<_>>());
+    drop(tx);
     let (read, masked) = tokio::join!(reading, masking);
-    let masked = masked.map_err(|_| "the masking stopped early".to_owned())?;
-    match masked {
-        Err(leak) => {
-            let message = leak.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            Err(format!("the leak check stopped the copy: {message}"))
-        }
-        Ok(rows) => {
-            read.map_err(|e| format!("failed to read the source: {e}"))?;
-            Ok(rows)
+    let mut rows = 0;
+    for worker in masked {
+        match worker.map_err(|_| "the masking stopped early".to_owned())? {
+            Err(leak) => {
+                let message = leak.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                return Err(format!("the leak check stopped the copy: {message}"));
+            }
+            Ok(n) => rows += n,
         }
     }
+    read.map_err(|e| format!("failed to read the source: {e}"))?;
+    Ok(rows)
 }
 
 /// Per-column counts of the leak checks.
@@ -756,7 +772,7 @@ async fn originals(
     let mut originals = Originals::empty();
     for (table, columns) in personal {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-        let reading = input.source.stream(table, columns, None, tx);
+        let reading = input.source.stream_serial(table, columns, None, tx);
         let collecting = async {
             while let Some(chunk) = rx.recv().await {
                 for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -906,6 +922,62 @@ fn key_column(table: &Table, column: &str) -> bool {
         || table.foreign_keys.iter().any(|fk| fk.columns.contains(&c))
 }
 
+/// The subset's kept keys of a table as a condition the source evaluates, so only those rows
+/// are read and sent: `id IN ('1', '7', …)`, or `(a, b) IN (('1', 'x'), …)`. Quoted as text
+/// (each engine casts to the column's type), escaped for the engine. `None` when the filter is
+/// not a key list, the list is too long, or the source is not a database.
+fn push_down(filter: &Filter, kind: Option<EngineKind>) -> Option<String> {
+    let Filter::Ids { columns, values: Some(values), .. } = filter else { return None };
+    let mysql = match kind? {
+        EngineKind::Postgres => false,
+        EngineKind::Mysql | EngineKind::Mariadb => true,
+        EngineKind::Redis => return None,
+    };
+    if values.is_empty() {
+        return Some("1 = 0".into());
+    }
+    let quote = |raw: &[u8]| {
+        let text = unescape(raw);
+        let escaped = if mysql {
+            text.replace('\\', "\\\\").replace('\'', "''")
+        } else {
+            text.replace('\'', "''")
+        };
+        format!("'{escaped}'")
+    };
+    let ident = |c: &String| {
+        if mysql {
+            format!("`{}`", c.replace('`', "``"))
+        } else {
+            format!("\"{}\"", c.replace('"', "\"\""))
+        }
+    };
+    let mut sql = String::with_capacity(values.len() * 12);
+    let single = columns.len() == 1;
+    if single {
+        sql.push_str(&ident(&columns[0]));
+    } else {
+        sql.push('(');
+        sql.push_str(&columns.iter().map(ident).collect::<Vec<_>>().join(", "));
+        sql.push(')');
+    }
+    sql.push_str(" IN (");
+    for (i, row) in values.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        if single {
+            sql.push_str(&quote(&row[0]));
+        } else {
+            sql.push('(');
+            sql.push_str(&row.iter().map(|f| quote(f)).collect::<Vec<_>>().join(", "));
+            sql.push(')');
+        }
+    }
+    sql.push(')');
+    Some(sql)
+}
+
 /// Text bulk format → the value (`\t`, `\n`, `\\`… undone).
 pub fn unescape(field: &[u8]) -> std::borrow::Cow<'_, str> {
     if !field.contains(&b'\\') {
@@ -961,6 +1033,35 @@ pub fn escape_into(value: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_keys_are_pushed_down_quoted_for_the_engine() {
+        let filter = Filter::Ids {
+            columns: vec!["id".into(), "k\"ey".into()],
+            ids: Default::default(),
+            values: Some(vec![
+                vec![b"1".to_vec(), b"it's".to_vec()],
+                vec![b"2".to_vec(), b"a\\\\b".to_vec()],
+            ]),
+        };
+        assert_eq!(
+            push_down(&filter, Some(EngineKind::Postgres)).unwrap(),
+            r#"("id", "k""ey") IN (('1', 'it''s'), ('2', 'a\b'))"#
+        );
+        assert_eq!(
+            push_down(&filter, Some(EngineKind::Mariadb)).unwrap(),
+            r#"(`id`, `k"ey`) IN (('1', 'it''s'), ('2', 'a\\b'))"#
+        );
+        let none =
+            Filter::Ids { columns: vec!["id".into()], ids: Default::default(), values: None };
+        assert_eq!(push_down(&none, Some(EngineKind::Postgres)), None);
+        let empty = Filter::Ids {
+            columns: vec!["id".into()],
+            ids: Default::default(),
+            values: Some(vec![]),
+        };
+        assert_eq!(push_down(&empty, Some(EngineKind::Postgres)).as_deref(), Some("1 = 0"));
+    }
 
     #[test]
     fn escaping_round_trips() {

@@ -439,9 +439,32 @@ where
             });
         }
     };
-    let (loaded, produced) = tokio::select! {
-        both = async { tokio::join!(loading, producing) } => both,
-        () = progress => unreachable!("the progress loop never ends"),
+    // A producer that fails (a leak found, a source that broke) must not let the rows already
+    // sent commit: the load is dropped mid-stream, which aborts it (PostgreSQL's COPY fails,
+    // MySQL's connection is closed with its transaction), and the session is not used again.
+    let (loaded, produced) = {
+        tokio::pin!(loading, producing, progress);
+        let (mut loaded, mut produced) = (None, None);
+        while loaded.is_none() || produced.is_none() {
+            tokio::select! {
+                l = &mut loading, if loaded.is_none() => loaded = Some(l),
+                p = &mut producing, if produced.is_none() => {
+                    let failed = p.is_err();
+                    produced = Some(p);
+                    if failed {
+                        break;
+                    }
+                }
+                () = &mut progress => unreachable!("the progress loop never ends"),
+            }
+        }
+        (loaded, produced)
+    };
+    let produced = produced.expect("the loop ends once the producer has ended");
+    let Some(loaded) = loaded else {
+        drop(session);
+        let e = produced.expect_err("only a failed producer leaves the load unfinished");
+        return Err(wrap(EngineError::new(format!("{name}: {e}; nothing of it was loaded"))));
     };
     let rebuilt = match (&loaded, &produced) {
         (Ok(_), Ok(_)) => match session.restore(keys).await {
@@ -518,19 +541,59 @@ pub(super) async fn restore_rest(
 
 /// Runs groups of statements, each group in order on its own connection, [`streams`] at once.
 async fn run_parallel(request: &Request<'_>, groups: Vec<Vec<String>>) -> Result<(), DataError> {
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    use futures_util::stream::{self, StreamExt};
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    stream::iter(groups.into_iter().filter(|g| !g.is_empty()))
-        .map(|group| async move {
-            let mut session = Session::connect(request.target).await.map_err(wrap)?;
-            let result = session.restore(&group).await.map_err(wrap);
-            session.close().await;
-            result
-        })
-        .buffer_unordered(streams())
-        .try_collect::<Vec<()>>()
-        .await
-        .map(|_| ())
+    let results: Vec<(Vec<String>, Result<(), EngineError>)> =
+        stream::iter(groups.into_iter().filter(|g| !g.is_empty()))
+            .map(|group| async move {
+                let result = match Session::connect(request.target).await {
+                    Ok(mut session) => {
+                        let result = session.restore(&group).await;
+                        session.close().await;
+                        result
+                    }
+                    Err(e) => Err(e),
+                };
+                (group, result)
+            })
+            .buffer_unordered(streams())
+            .collect()
+            .await;
+    // Two foreign keys between the same tables, added at once in opposite directions (a cycle),
+    // can deadlock on the tables' locks: the server gives up one of them, which then runs again
+    // alone. A single statement that failed changed nothing, so running it again is safe.
+    let mut again = Vec::new();
+    for (group, result) in results {
+        match result {
+            Ok(()) => {}
+            Err(e) if group.len() == 1 && deadlocked(&e) => again.push(group),
+            Err(e) => return Err(wrap(e)),
+        }
+    }
+    if again.is_empty() {
+        return Ok(());
+    }
+    let mut session = Session::connect(request.target).await.map_err(wrap)?;
+    let mut result = Ok(());
+    for group in &again {
+        result = session.restore(group).await;
+        if result.is_err() {
+            break;
+        }
+    }
+    session.close().await;
+    result.map_err(wrap)
+}
+
+/// Whether the server chose this statement as a deadlock's victim.
+fn deadlocked(error: &EngineError) -> bool {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text.contains("deadlock detected") || text.contains("Deadlock found")
 }
 
 /// Redis: each key family's keys, values and TTLs as pipelined commands.

@@ -147,22 +147,7 @@ impl SourceDb {
             Inner::Database { main, .. } => {
                 main.lock().await.copy_out(table, columns, filter, chunks).await
             }
-            Inner::Csv { tables, .. } => {
-                if filter.is_some() {
-                    return Err(EngineError::new(format!(
-                        "{table}: a CSV export cannot be filtered with `where` or `limit`"
-                    )));
-                }
-                let csv = tables
-                    .get(table)
-                    .cloned()
-                    .ok_or_else(|| EngineError::new(format!("the exports hold no {table}.csv")))?;
-                let columns = columns.to_vec();
-                tokio::task::spawn_blocking(move || csvsource::stream(&csv, &columns, chunks))
-                    .await
-                    .map_err(|e| EngineError::new(format!("reading {table}.csv stopped: {e}")))?
-                    .map_err(|e| EngineError::new(e.to_string()))
-            }
+            Inner::Csv { .. } => self.stream_csv(table, columns, filter, chunks).await,
         }
     }
 
@@ -179,6 +164,49 @@ impl SourceDb {
         let (next, keys) = main.scan_keys(cursor, count).await?;
         let entries = if keys.is_empty() { Vec::new() } else { main.read_keys(&keys).await? };
         Ok((next, entries))
+    }
+
+    /// [`stream`](Self::stream) on the session that holds the snapshot: no new connection, for
+    /// reads that come one after another (the subset's scans, samples). Not for parallel reads.
+    pub async fn stream_serial(
+        &self,
+        table: &str,
+        columns: &[String],
+        filter: Option<&str>,
+        chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<u64, EngineError> {
+        match &self.inner {
+            Inner::Database { main, .. } => {
+                main.lock().await.copy_out(table, columns, filter, chunks).await
+            }
+            Inner::Csv { .. } => self.stream_csv(table, columns, filter, chunks).await,
+        }
+    }
+
+    async fn stream_csv(
+        &self,
+        table: &str,
+        columns: &[String],
+        filter: Option<&str>,
+        chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<u64, EngineError> {
+        let Inner::Csv { tables, .. } = &self.inner else {
+            return Err(EngineError::new("not a CSV source"));
+        };
+        if filter.is_some() {
+            return Err(EngineError::new(format!(
+                "{table}: a CSV export cannot be filtered with `where` or `limit`"
+            )));
+        }
+        let csv = tables
+            .get(table)
+            .cloned()
+            .ok_or_else(|| EngineError::new(format!("the exports hold no {table}.csv")))?;
+        let columns = columns.to_vec();
+        tokio::task::spawn_blocking(move || csvsource::stream(&csv, &columns, chunks))
+            .await
+            .map_err(|e| EngineError::new(format!("reading {table}.csv stopped: {e}")))?
+            .map_err(|e| EngineError::new(e.to_string()))
     }
 
     /// Ends the snapshot and disconnects.

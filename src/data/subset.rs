@@ -42,8 +42,9 @@ pub struct SubsetDb<'a> {
 /// How the copy filters one table's rows.
 #[derive(Debug)]
 pub enum Filter {
-    /// Rows whose identity (primary key) hashes into `ids`.
-    Ids { columns: Vec<String>, ids: HashSet<u64> },
+    /// Rows whose identity (primary key) hashes into `ids`; `values` holds their identities as
+    /// raw text fields (when there are few enough to send the source as a condition).
+    Ids { columns: Vec<String>, ids: HashSet<u64>, values: Option<Vec<Vec<Vec<u8>>>> },
     /// A table without a key of its own: rows referencing kept rows only.
     Children { links: Vec<Link>, follow_children: bool },
 }
@@ -124,6 +125,9 @@ pub fn hash_fields<'f>(fields: impl IntoIterator<Item = &'f [u8]>) -> u64 {
 }
 
 type Node = usize;
+
+/// Kept rows of a table up to which their keys are sent to the source as a condition.
+const PUSH_DOWN_MAX: usize = 1_000_000;
 
 struct TableNode {
     db: usize,
@@ -227,6 +231,8 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     // The fixpoint.
     let follow_children = |n: Node| dbs[nodes[n].db].file.masked.subset.follow == Follow::Children;
     let mut kept: HashMap<Node, HashSet<u64>> = HashMap::new();
+    // The kept identities as text, while there are few enough to push down to the source.
+    let mut values: HashMap<Node, Option<Vec<Vec<Vec<u8>>>>> = HashMap::new();
     let mut keys: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
     let mut need: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
     let mut down: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
@@ -289,8 +295,17 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 if !(is_start || needed || pulled) {
                     return;
                 }
-                if let Some(id) = id {
-                    own_changed |= kept.entry(n).or_default().insert(id);
+                if let Some(id) = id
+                    && kept.entry(n).or_default().insert(id)
+                {
+                    own_changed = true;
+                    let list = values.entry(n).or_insert_with(|| Some(Vec::new()));
+                    match list {
+                        Some(v) if v.len() < PUSH_DOWN_MAX => {
+                            v.push(identity.iter().flatten().map(|&i| fields[i].to_vec()).collect())
+                        }
+                        _ => *list = None,
+                    }
                 }
                 for (cols, at) in &referenced {
                     let h = pick(at);
@@ -335,9 +350,11 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     for &n in &members {
         let node = &nodes[n];
         let filter = match &node.identity {
-            Some(columns) => {
-                Filter::Ids { columns: columns.clone(), ids: kept.remove(&n).unwrap_or_default() }
-            }
+            Some(columns) => Filter::Ids {
+                columns: columns.clone(),
+                ids: kept.remove(&n).unwrap_or_default(),
+                values: values.remove(&n).unwrap_or(Some(Vec::new())),
+            },
             None => Filter::Children {
                 links: edges
                     .iter()
@@ -546,7 +563,7 @@ async fn scan(
     mut row: impl FnMut(&[&[u8]]),
 ) -> Result<(), SubsetError> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-    let reading = source.stream(table, columns, filter, tx);
+    let reading = source.stream_serial(table, columns, filter, tx);
     let consuming = async {
         while let Some(chunk) = rx.recv().await {
             let mut fields: Vec<&[u8]> = Vec::with_capacity(columns.len());

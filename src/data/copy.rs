@@ -45,6 +45,9 @@ pub struct MaskedInput {
     pub source: Arc<SourceDb>,
     pub subset: Arc<DbSubset>,
     pub key: Arc<MaskKey>,
+    /// Rules that come from another database's seed file through a relation (a key masked
+    /// there is masked the same way here, so the join across services still matches).
+    pub inherited: BTreeMap<(String, String), MaskRule>,
 }
 
 /// The production sources of one run, opened and subset together on first use (a relation may
@@ -138,20 +141,72 @@ async fn prepare(
                 .with_source(source),
         },
     })?;
+    let mut inherited = inherit_rules(&subset_dbs)?;
     drop(subset_dbs);
     Ok(files
         .iter()
         .zip(sources)
         .zip(subsets)
-        .map(|(((db, _), (key, source)), subset)| {
+        .enumerate()
+        .map(|(d, (((db, _), (key, source)), subset))| {
             let input = MaskedInput {
                 source: Arc::new(source),
                 subset: Arc::new(subset),
                 key: Arc::new(key),
+                inherited: std::mem::take(&mut inherited[d]),
             };
             (db.clone(), Arc::new(input))
         })
         .collect())
+}
+
+/// Rules that cross databases along relations: a key column with a rule on one side and none on
+/// the other gets the same rule there; two different rules on the two sides are an error (the
+/// join could never match).
+fn inherit_rules(
+    dbs: &[SubsetDb<'_>],
+) -> Result<Vec<BTreeMap<(String, String), MaskRule>>, DataError> {
+    let mut inherited: Vec<BTreeMap<(String, String), MaskRule>> =
+        dbs.iter().map(|_| BTreeMap::new()).collect();
+    for (d, db) in dbs.iter().enumerate() {
+        for relation in &db.file.masked.subset.relations {
+            let Some(t) = relation.database.as_deref().and_then(|n| super::subset::resolve(dbs, n))
+            else {
+                continue;
+            };
+            let other = dbs[t].file;
+            for (column, ref_column) in relation.columns.iter().zip(&relation.ref_columns) {
+                let here = db.file.masked.mask.get(&relation.table).and_then(|m| m.get(column));
+                let there =
+                    other.masked.mask.get(&relation.ref_table).and_then(|m| m.get(ref_column));
+                match (here, there) {
+                    (Some(a), Some(b)) if a.rule != b.rule => {
+                        return Err(DataError::Plan {
+                            db: db.db.clone(),
+                            file: db.file.path.display().to_string(),
+                            errors: ProfileErrors(vec![db.file.error(
+                                &a.key,
+                                format!(
+                                    "{}.{column} references {}.{ref_column} in {} through a \
+                                     relation, and their rules differ: the join would no longer match",
+                                    relation.table, relation.ref_table, dbs[t].db
+                                ),
+                            )]),
+                        });
+                    }
+                    (None, Some(rule)) => {
+                        inherited[d].insert((relation.table.clone(), column.clone()), rule.clone());
+                    }
+                    (Some(rule), None) => {
+                        let at = (relation.ref_table.clone(), ref_column.clone());
+                        inherited[t].insert(at, rule.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(inherited)
 }
 
 /// The masking secret: `DBTWIN_MASK_KEY`, else the file `DBTWIN_MASK_KEY_FILE` or the seed
@@ -330,7 +385,12 @@ pub async fn check(
     let _ = &source_tables;
 
     // Rules: names exist, fit their columns.
-    let rules = resolve_rules(file, catalog, &copied, &mut errors);
+    let mut rules = resolve_rules(file, catalog, &copied, &mut errors);
+    for (at, rule) in &input.inherited {
+        if copied.get(&at.0).is_some_and(|columns| columns.contains(&at.1)) {
+            rules.entry(at.clone()).or_insert_with(|| rule.clone());
+        }
+    }
     if !errors.is_empty() {
         return Err(plan_error(errors));
     }
@@ -730,7 +790,8 @@ impl Originals {
 
     pub(super) fn add(&mut self, key: &Arc<MaskKey>, value: &str) {
         self.key.get_or_insert_with(|| key.clone());
-        self.prints.push(key.fingerprint(value.as_bytes()));
+        // Case does not hide a value: `Alice@Example.com` is `alice@example.com`.
+        self.prints.push(key.fingerprint(value.to_ascii_lowercase().as_bytes()));
         self.lengths[value.len().min(256)] = true;
     }
 
@@ -742,7 +803,7 @@ impl Originals {
     fn contains(&self, value: &[u8]) -> bool {
         let Some(key) = &self.key else { return false };
         self.lengths[value.len().min(256)]
-            && self.prints.binary_search(&key.fingerprint(value)).is_ok()
+            && self.prints.binary_search(&key.fingerprint(&value.to_ascii_lowercase())).is_ok()
     }
 
     /// Whether a cell (as escaped text) holds an original, whole or as a word.
@@ -758,7 +819,7 @@ impl Originals {
         let bytes = text.as_bytes();
         self.contains(bytes)
             || bytes
-                .split(|b| b" \t\r\n,;<>()[]{}\"'|".contains(b))
+                .split(|b| b" \t\r\n,;:=/?&!#<>()[]{}\"'|".contains(b))
                 .any(|word| !word.is_empty() && word.len() < bytes.len() && self.contains(word))
     }
 }
@@ -897,13 +958,18 @@ fn unique_keys(table: &Table) -> Vec<(String, Vec<String>)> {
         .iter()
         .chain(&table.uniques)
         .map(|k| (k.name.clone(), k.columns.clone()))
-        .chain(
-            table
-                .indexes
+        .chain(table.indexes.iter().filter(|i| i.unique).map(|i| {
+            // An expression (`lower(email)`) is unique over the columns it names: a rule that
+            // is not a bijection could make two of its values collide as well.
+            let named = i
+                .columns
                 .iter()
-                .filter(|i| i.unique && i.columns.iter().all(|c| columns.contains(c.as_str())))
-                .map(|i| (i.name.clone(), i.columns.clone())),
-        )
+                .flat_map(|part| part.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+                .filter(|word| columns.contains(word))
+                .map(str::to_owned)
+                .collect::<BTreeSet<_>>();
+            (i.name.clone(), named.into_iter().collect())
+        }))
         .collect()
 }
 
@@ -1061,6 +1127,31 @@ mod tests {
             values: Some(vec![]),
         };
         assert_eq!(push_down(&empty, Some(EngineKind::Postgres)).as_deref(), Some("1 = 0"));
+    }
+
+    #[test]
+    fn originals_are_found_whole_as_words_and_whatever_their_case() {
+        let key = Arc::new(MaskKey::derive(b"k"));
+        let mut originals = Originals::empty();
+        originals.add(&key, "alice@example.com");
+        originals.add(&key, "+1 (555) 010-4477");
+        originals.seal();
+        for cell in [
+            "alice@example.com",
+            "Alice@Example.COM",
+            "write to alice@example.com today",
+            "mailto:alice@example.com",
+            "{\"contact\":\"alice@example.com\"}",
+            "email=alice@example.com&x=1",
+            "+1 (555) 010-4477",
+        ] {
+            assert!(originals.found_in_text(cell), "{cell}");
+        }
+        for cell in ["bob@example.com", "alice@example.co", "", "malice@example.com"] {
+            assert!(!originals.found_in_text(cell), "{cell}");
+        }
+        // Escaped cells as the bulk format carries them.
+        assert!(originals.found_in(b"line\\nalice@example.com"));
     }
 
     #[test]

@@ -193,10 +193,7 @@ pub async fn copy(
             if let RedisData::Unsupported(kind) = &entry.data {
                 events.emit(Event::Warning {
                     db: Some(request.db.clone()),
-                    message: format!(
-                        "{}: a {kind} is not copied",
-                        String::from_utf8_lossy(&entry.key)
-                    ),
+                    message: format!("{}: a {kind} is not copied", key_shape(&entry.key)),
                 });
                 continue;
             }
@@ -312,11 +309,16 @@ fn rule_for<'r>(rules: &'r [FieldRule], key: &[u8], field: &str) -> Option<&'r F
     rules.iter().find(|r| r.field == field && glob(r.pattern.as_bytes(), key))
 }
 
-/// A key's shape for reports: segments holding a digit become `*` (`session:81f3` → `session:*`).
+/// A key's shape for reports, never the key itself: segments that may identify someone (holding
+/// a digit or an `@`, or long) become `*` (`session:81f3` → `session:*`,
+/// `user:alice@example.com:cart` → `user:*:cart`).
 fn key_shape(key: &[u8]) -> String {
     String::from_utf8_lossy(key)
         .split(':')
-        .map(|s| if s.bytes().any(|b| b.is_ascii_digit()) { "*" } else { s })
+        .map(|s| {
+            let hidden = s.len() > 24 || s.bytes().any(|b| b.is_ascii_digit() || b == b'@');
+            if hidden { "*" } else { s }
+        })
         .collect::<Vec<_>>()
         .join(":")
 }
@@ -369,5 +371,6 @@ mod tests {
         assert_eq!(key_shape(b"session:81f3e2"), "session:*");
         assert_eq!(key_shape(b"user:42:email"), "user:*:email");
         assert_eq!(key_shape(b"feature:flags"), "feature:flags");
+        assert_eq!(key_shape(b"user:alice@example.com:cart"), "user:*:cart");
     }
 }

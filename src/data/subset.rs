@@ -520,7 +520,7 @@ fn has_column(table: &crate::schema::Table, column: &str) -> bool {
 }
 
 /// `service` or `service.database` among the run's databases.
-fn resolve(dbs: &[SubsetDb<'_>], name: &str) -> Option<usize> {
+pub(super) fn resolve(dbs: &[SubsetDb<'_>], name: &str) -> Option<usize> {
     let (service, database) = match name.split_once('.') {
         Some((s, d)) => (s, Some(d)),
         None => (name, None),

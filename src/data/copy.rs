@@ -47,8 +47,11 @@ pub struct MaskedInput {
     pub key: Arc<MaskKey>,
     /// Rules that come from another database's seed file through a relation (a key masked
     /// there is masked the same way here, so the join across services still matches).
-    pub inherited: BTreeMap<(String, String), MaskRule>,
+    pub inherited: Rules,
 }
+
+/// Masking rules by (table, column).
+pub type Rules = BTreeMap<(String, String), MaskRule>;
 
 /// The production sources of one run, opened and subset together on first use (a relation may
 /// cross databases, so one database's subset depends on another's), then shared by every
@@ -163,11 +166,8 @@ async fn prepare(
 /// Rules that cross databases along relations: a key column with a rule on one side and none on
 /// the other gets the same rule there; two different rules on the two sides are an error (the
 /// join could never match).
-fn inherit_rules(
-    dbs: &[SubsetDb<'_>],
-) -> Result<Vec<BTreeMap<(String, String), MaskRule>>, DataError> {
-    let mut inherited: Vec<BTreeMap<(String, String), MaskRule>> =
-        dbs.iter().map(|_| BTreeMap::new()).collect();
+fn inherit_rules(dbs: &[SubsetDb<'_>]) -> Result<Vec<Rules>, DataError> {
+    let mut inherited: Vec<Rules> = dbs.iter().map(|_| BTreeMap::new()).collect();
     for (d, db) in dbs.iter().enumerate() {
         for relation in &db.file.masked.subset.relations {
             let Some(t) = relation.database.as_deref().and_then(|n| super::subset::resolve(dbs, n))

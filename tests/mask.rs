@@ -61,6 +61,8 @@ CREATE TABLE countries (code char(2) PRIMARY KEY, label text NOT NULL);
 CREATE TABLE codes (code text UNIQUE, label text NOT NULL);
 ALTER TABLE orders ADD COLUMN code text REFERENCES codes (code);
 CREATE TABLE versions (id integer PRIMARY KEY, prev_id integer REFERENCES versions (id), body text NOT NULL);
+CREATE TABLE ledgers (id integer PRIMARY KEY);
+CREATE TABLE entries (id bigint PRIMARY KEY, ledger_id bigint NOT NULL REFERENCES ledgers (id));
 "#;
 
 /// Production rows: 400 users in 8 teams (captains are users: a cycle), a category tree, orders
@@ -97,6 +99,8 @@ INSERT INTO countries VALUES ('DE', 'Germany'), ('FR', 'France');
 INSERT INTO codes SELECT 'c' || c, 'code ' || c FROM generate_series(0, 29) c;
 UPDATE orders SET code = 'c' || (id % 10);
 INSERT INTO versions SELECT v, NULLIF(v - 1, 0), 'v' || v FROM generate_series(1, 100) v;
+INSERT INTO ledgers SELECT 1500000000 + l FROM generate_series(1, 50) l;
+INSERT INTO entries SELECT e, 1500000000 + 1 + e % 50 FROM generate_series(1, 200) e;
 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;
 "#;
@@ -123,6 +127,8 @@ mask:
     misc:       keep
   orders:
     contact_email: { email: { keep_domain: true } }
+  ledgers:
+    id: keep-format                     # an integer key referenced from a bigint column
 "#;
 
 fn profile(service: &str, data: Option<&str>) -> String {
@@ -247,7 +253,18 @@ async fn postgres_masked_subset_copy() {
     }
     assert_eq!(
         scalar(&twin, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND convalidated").await,
-        9
+        10
+    );
+    // An integer key masked within the narrower type's range on both sides: the bigint column
+    // referencing it maps every value alike.
+    assert_eq!(
+        scalar(&twin, "SELECT count(*) FROM entries e JOIN ledgers l ON l.id = e.ledger_id").await,
+        200
+    );
+    assert_eq!(
+        scalar(&twin, "SELECT count(*) FROM ledgers WHERE id BETWEEN 1500000001 AND 1500000050")
+            .await,
+        0
     );
     // A parent without a primary key (referenced through a unique key) keeps the rows asked for;
     // a chain of 100 versions, each the parent of the next, comes back whole from its last one.

@@ -501,6 +501,7 @@ pub async fn check(
         }
     }
 
+    let ranges = shared_ranges(file, catalog, &rules);
     let mut tables = Vec::new();
     for (name, columns) in copied {
         let table = &catalog.tables[&name];
@@ -512,7 +513,10 @@ pub async fn check(
                 if rule.rule == Rule::Keep {
                     return None;
                 }
-                let shape = shape(table, column)?;
+                let mut shape = shape(table, column)?;
+                if let Some(&(min, max)) = ranges.get(&(name.clone(), column.clone())) {
+                    shape = shape.with_int_range(min, max);
+                }
                 Some(ColumnMask {
                     masker: Masker::new(&input.key, &rule.rule, &shape),
                     rule: rule.rule.clone(),
@@ -586,8 +590,6 @@ pub async fn copy(
             message: format!("{table}: not in the source; left empty"),
         });
     }
-    let originals = Arc::new(originals(request, input, &checked.personal).await?);
-
     let names: Vec<String> = checked.tables.iter().map(|t| t.name.clone()).collect();
     events.emit(Event::SeedPlanned {
         db: request.db.clone(),
@@ -597,7 +599,14 @@ pub async fn copy(
     });
     let mut emptied = names.clone();
     emptied.extend(checked.absent.iter().cloned());
-    let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+    // The originals are read from the source while the target gets ready (its keys taken off,
+    // its tables emptied): two servers, two waits, one time.
+    let (originals, restore) = tokio::join!(
+        originals(request, input, &checked.personal),
+        session.prepare_load(&emptied, true)
+    );
+    let restore = restore.map_err(wrap)?;
+    let originals = Arc::new(originals?);
     let (own_keys, other_keys) = super::load::split_keys(&restore, &names);
 
     use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -725,6 +734,24 @@ fn mask_chunk(
     stats: &mut Stats,
 ) -> u64 {
     let mut rows = 0;
+    // Nothing to change and nothing to leave out: the chunk goes on as it came (whole lines),
+    // after its text cells are looked at for originals.
+    if plan.filter.is_none() && plan.masks.iter().all(Option::is_none) {
+        let scan = !originals.is_empty() && plan.scanned.iter().any(|s| *s);
+        for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            rows += 1;
+            if !scan {
+                continue;
+            }
+            for (i, field) in line.split(|&b| b == b'\t').enumerate() {
+                if plan.scanned[i] && field != b"\\N" && originals.found_in(field) {
+                    stats.originals[i] += 1;
+                }
+            }
+        }
+        out.extend_from_slice(chunk);
+        return rows;
+    }
     let mut fields: Vec<&[u8]> = Vec::with_capacity(plan.columns.len());
     let mut picked: Vec<&[u8]> = Vec::new();
     let (mut input, mut output) = (String::new(), String::new());
@@ -793,6 +820,10 @@ impl Originals {
         // Case does not hide a value: `Alice@Example.com` is `alice@example.com`.
         self.prints.push(key.fingerprint(value.to_ascii_lowercase().as_bytes()));
         self.lengths[value.len().min(256)] = true;
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.prints.is_empty()
     }
 
     pub(super) fn seal(&mut self) {
@@ -903,22 +934,7 @@ fn resolve_rules(
         }
     }
     // Spread along foreign keys until nothing changes (chains of keys).
-    let mut links: Vec<((String, String), (String, String))> = Vec::new();
-    for (name, table) in &catalog.tables {
-        for fk in &table.foreign_keys {
-            for (c, r) in fk.columns.iter().zip(&fk.ref_columns) {
-                links.push(((name.clone(), c.clone()), (fk.ref_table.clone(), r.clone())));
-            }
-        }
-    }
-    for relation in file.masked.subset.relations.iter().filter(|r| r.database.is_none()) {
-        for (c, r) in relation.columns.iter().zip(&relation.ref_columns) {
-            links.push((
-                (relation.table.clone(), c.clone()),
-                (relation.ref_table.clone(), r.clone()),
-            ));
-        }
-    }
+    let links = key_links(file, catalog);
     loop {
         let mut changed = false;
         for (child, parent) in &links {
@@ -946,6 +962,72 @@ fn resolve_rules(
         }
         if !changed {
             return rules;
+        }
+    }
+}
+
+/// Column pairs joined by a key: (child table, column) → (parent table, column), from the
+/// schema's foreign keys and the seed file's relations inside this database.
+type Link = ((String, String), (String, String));
+
+fn key_links(file: &SeedFile, catalog: &Catalog) -> Vec<Link> {
+    let mut links: Vec<Link> = Vec::new();
+    for (name, table) in &catalog.tables {
+        for fk in &table.foreign_keys {
+            for (c, r) in fk.columns.iter().zip(&fk.ref_columns) {
+                links.push(((name.clone(), c.clone()), (fk.ref_table.clone(), r.clone())));
+            }
+        }
+    }
+    for relation in file.masked.subset.relations.iter().filter(|r| r.database.is_none()) {
+        for (c, r) in relation.columns.iter().zip(&relation.ref_columns) {
+            links.push((
+                (relation.table.clone(), c.clone()),
+                (relation.ref_table.clone(), r.clone()),
+            ));
+        }
+    }
+    links
+}
+
+/// Integer columns joined by keys are masked within the narrowest range among them: an
+/// `integer` key and a `bigint` column referencing it then map every value alike (a permutation
+/// kept in range by cycle walking depends on the range).
+fn shared_ranges(
+    file: &SeedFile,
+    catalog: &Catalog,
+    rules: &Rules,
+) -> BTreeMap<(String, String), (i128, i128)> {
+    let range_of = |at: &(String, String)| -> Option<(i128, i128)> {
+        let shape = shape(catalog.tables.get(&at.0)?, &at.1)?;
+        (shape.kind == ValueKind::Integer)
+            .then(|| shape.int_range.unwrap_or((i64::MIN.into(), i64::MAX.into())))
+    };
+    let mut ranges: BTreeMap<(String, String), (i128, i128)> = BTreeMap::new();
+    let links = key_links(file, catalog);
+    // Narrow along the links until nothing changes (a chain of keys shares one range).
+    loop {
+        let mut changed = false;
+        for (a, b) in &links {
+            if !rules.contains_key(a) || !rules.contains_key(b) {
+                continue;
+            }
+            let (Some(ra), Some(rb)) = (
+                ranges.get(a).copied().or_else(|| range_of(a)),
+                ranges.get(b).copied().or_else(|| range_of(b)),
+            ) else {
+                continue;
+            };
+            let narrow = (ra.0.max(rb.0), ra.1.min(rb.1));
+            for at in [a, b] {
+                if ranges.get(at) != Some(&narrow) {
+                    ranges.insert(at.clone(), narrow);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return ranges;
         }
     }
 }

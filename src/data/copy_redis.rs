@@ -250,8 +250,13 @@ fn mask_entry(
             }
             None => (false, false),
         };
-        let written = if masked { output.as_bytes() } else { value.as_slice() };
-        let found = originals.found_in_text(&String::from_utf8_lossy(written));
+        // As for tables: only what goes through unmasked can carry an original.
+        let json = rule.is_some_and(|r| matches!(r.rule, Rule::Json(_)));
+        let found = if !masked {
+            originals.found_in_text(&String::from_utf8_lossy(value))
+        } else {
+            json && originals.found_in_text(&output)
+        };
         if unchanged || found {
             let shape = key_shape(&key);
             let leak = leaks.entry((shape.clone(), field.to_owned())).or_insert(Leak {

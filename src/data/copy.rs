@@ -349,7 +349,6 @@ pub async fn check(
         }
     }
     let mut errors = Vec::new();
-    let source_tables = source.tables();
     let mut copied: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut absent = Vec::new();
     for (name, table) in &catalog.tables {
@@ -383,7 +382,6 @@ pub async fn check(
         }
         copied.insert(name.clone(), columns);
     }
-    let _ = &source_tables;
 
     // Rules: names exist, fit their columns.
     let mut rules = resolve_rules(file, catalog, &copied, &mut errors);
@@ -432,7 +430,7 @@ pub async fn check(
     for (name, columns) in &copied {
         let table = &catalog.tables[name];
         let mut sample: Vec<(usize, Sampler)> = Vec::new();
-        for column in columns {
+        for (at, column) in columns.iter().enumerate() {
             let Some(shape) = shape(table, column) else { continue };
             let rule = rules.get(&(name.clone(), column.clone()));
             let by_name = pii::by_column(name, column);
@@ -457,7 +455,6 @@ pub async fn check(
                     suggestion: kind.suggested_rule(),
                 }),
                 (None, None) if textual(&shape) && !key_column(table, column) => {
-                    let at = columns.iter().position(|c| c == column).unwrap_or(0);
                     sample.push((at, Sampler::new()));
                 }
                 (None, None) => {}

@@ -133,15 +133,15 @@ impl SourceDb {
         chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
     ) -> Result<u64, EngineError> {
         match &self.inner {
-            Inner::Database { target, main, snapshot: Some(id), .. } => {
+            // The exported snapshot lives as long as `main`'s transaction, that is as long as
+            // this source.
+            Inner::Database { target, snapshot: Some(id), .. } => {
                 let mut session = Session::connect(target).await?;
                 let result = match session.join_snapshot(id).await {
                     Ok(()) => session.copy_out(table, columns, filter, chunks).await,
                     Err(e) => Err(e),
                 };
                 session.close().await;
-                // Keep `main` (and with it the exported snapshot) alive until here.
-                let _ = &main;
                 result
             }
             Inner::Database { main, .. } => {

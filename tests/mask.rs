@@ -138,16 +138,6 @@ fn profile(service: &str, data: Option<&str>) -> String {
     )
 }
 
-async fn pg(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-async fn scalar(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
 /// Rows of `sql` as text columns, keyed by the first.
 async fn rows(client: &tokio_postgres::Client, sql: &str) -> BTreeMap<String, Vec<Option<String>>> {
     let mut out = BTreeMap::new();

@@ -112,16 +112,6 @@ fn offline_images() -> String {
     "images:\n  postgres: { \"17\": dbtwin-offline/postgres:17 }\n  mariadb: { \"11.8\": dbtwin-offline/mariadb:11.8 }\n  redis: { \"7.0\": dbtwin-offline/redis:7.0 }\n".into()
 }
 
-async fn pg(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-async fn scalar(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
 async fn text(client: &tokio_postgres::Client, sql: &str) -> String {
     client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }

@@ -30,6 +30,7 @@ use super::seedfile::SeedFile;
 use super::source::SourceDb;
 use super::subset::{DbSubset, Filter, SubsetDb, SubsetError};
 use crate::engine::EngineError;
+use crate::engine::bulk::{push_field, unescape};
 use crate::engine::session::Session;
 use crate::event::DbRef;
 use crate::event::{Event, Events};
@@ -799,7 +800,7 @@ fn mask_chunk(
             {
                 stats.originals[i] += 1;
             }
-            escape_into(&output, out);
+            push_field(out, Some(output.as_bytes()));
         }
         out.push(b'\n');
         rows += 1;
@@ -1131,58 +1132,6 @@ fn push_down(filter: &Filter, kind: Option<EngineKind>) -> Option<String> {
     Some(sql)
 }
 
-/// Text bulk format → the value (`\t`, `\n`, `\\`… undone).
-pub fn unescape(field: &[u8]) -> std::borrow::Cow<'_, str> {
-    if !field.contains(&b'\\') {
-        return String::from_utf8_lossy(field);
-    }
-    let mut out = Vec::with_capacity(field.len());
-    let mut bytes = field.iter();
-    while let Some(&b) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(b't') => out.push(b'\t'),
-            Some(b'n') => out.push(b'\n'),
-            Some(b'r') => out.push(b'\r'),
-            Some(b'0') => out.push(0),
-            Some(b'b') => out.push(8),
-            Some(b'f') => out.push(12),
-            Some(b'v') => out.push(11),
-            Some(&other) => out.push(other),
-            None => out.push(b'\\'),
-        }
-    }
-    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// A value → text bulk format.
-pub fn escape(value: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 2);
-    escape_into(value, &mut out);
-    out
-}
-
-/// [`escape`], appending to `out`.
-pub fn escape_into(value: &str, out: &mut Vec<u8>) {
-    if !value.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) {
-        out.extend_from_slice(value.as_bytes());
-        return;
-    }
-    for &b in value.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            0 => out.extend_from_slice(b"\\0"),
-            _ => out.push(b),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1282,13 +1231,5 @@ mod tests {
         assert!(collisions > 0, "the test needs a dense domain");
         assert_eq!(stats.originals, [0, 1], "only the note copied as it was counts");
         assert_eq!(stats.unchanged, [0, 0]);
-    }
-
-    #[test]
-    fn escaping_round_trips() {
-        for value in ["plain", "tab\there", "line\nbreak", "back\\slash", "cr\r", ""] {
-            assert_eq!(unescape(&escape(value)), value);
-        }
-        assert_eq!(unescape(b"a\\\\b\\tc"), "a\\b\tc");
     }
 }

@@ -15,8 +15,7 @@ use std::io::{BufRead, BufReader};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-/// About how much text one chunk carries.
-const CHUNK_BYTES: usize = 256 * 1024;
+use crate::engine::bulk::{CHUNK_BYTES, push_field};
 
 /// One table's export.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,28 +146,6 @@ fn stream_from<R: BufRead>(
         send(chunk);
     }
     Ok(rows)
-}
-
-/// Appends one field in the text bulk format: `\N` for NULL, and a backslash escape for each
-/// byte the format gives meaning to (and NUL, which MySQL reads back from `\0`).
-fn push_field(out: &mut Vec<u8>, value: Option<&[u8]>) {
-    let Some(bytes) = value else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    let mut rest = bytes;
-    while let Some(i) = rest.iter().position(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(match rest[i] {
-            b'\\' => b"\\\\",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            _ => b"\\0",
-        });
-        rest = &rest[i + 1..];
-    }
-    out.extend_from_slice(rest);
 }
 
 /// One record's fields: their bytes back to back, and each field's range (`None` for NULL).

@@ -29,8 +29,7 @@ use crate::engine::target::Target;
 use crate::event::{DbRef, Event, Events};
 use crate::profile::{EngineKind, ProfileErrors};
 
-/// About how much text one chunk carries to the loader.
-pub const CHUNK_BYTES: usize = 256 * 1024;
+pub use crate::engine::bulk::CHUNK_BYTES;
 /// Chunks waiting per table: the memory bound is about `CHUNK_BYTES × CHUNKS_IN_FLIGHT × streams`.
 pub const CHUNKS_IN_FLIGHT: usize = 4;
 /// Redis commands per pipeline.

@@ -675,19 +675,7 @@ mod tests {
     #[test]
     fn every_suggested_rule_parses() {
         use crate::data::pii::PiiKind;
-        for kind in [
-            PiiKind::Email,
-            PiiKind::Phone,
-            PiiKind::Name,
-            PiiKind::Address,
-            PiiKind::BirthDate,
-            PiiKind::CardNumber,
-            PiiKind::Iban,
-            PiiKind::IpAddress,
-            PiiKind::NationalId,
-            PiiKind::Password,
-            PiiKind::Other,
-        ] {
+        for kind in PiiKind::ALL {
             let text = format!("mask:\n  users:\n    c: {}\n", kind.suggested_rule());
             assert!(parse(&text).is_ok(), "{kind:?}: {:?}", parse(&text).err());
         }

@@ -28,7 +28,8 @@ pub enum PiiKind {
 }
 
 impl PiiKind {
-    const ALL: [PiiKind; 11] = [
+    /// Every kind.
+    pub const ALL: [PiiKind; 11] = [
         PiiKind::Email,
         PiiKind::Phone,
         PiiKind::Name,

@@ -4,6 +4,7 @@
 //! application its own role, and its connection URLs. Each engine's driver is seen only in that
 //! engine's file.
 
+pub mod bulk;
 pub mod mysql;
 pub mod postgres;
 pub mod redis;

@@ -174,3 +174,15 @@ pub fn write_profile(dir: &Path, name: &str, yaml: &str) -> PathBuf {
     std::fs::write(&p, yaml).unwrap();
     p
 }
+
+/// A PostgreSQL client on `url`, its connection driven in the background.
+pub async fn pg(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// The one integer `sql` returns.
+pub async fn scalar(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}

@@ -12,9 +12,7 @@ use mysql_async::prelude::Queryable;
 
 use super::{Session, ident, query_error, server_error, text};
 use crate::engine::EngineError;
-
-/// About how much text one chunk carries.
-const CHUNK_BYTES: usize = 256 * 1024;
+use crate::engine::bulk::{CHUNK_BYTES, push_field};
 
 /// How long the server may wait on a full socket while the loader is behind (default 60 s): the
 /// reader follows the load's pace, and one slow flush on the target must not cut the read off.
@@ -27,28 +25,6 @@ fn select_statement(table: &str, columns: &[String], filter: Option<&str>) -> St
         None => format!("SELECT {list} FROM {}", ident(table)),
         Some(filter) => format!("SELECT {list} FROM {} WHERE {filter}", ident(table)),
     }
-}
-
-/// Appends one field in the text bulk format: `\N` for NULL, and a backslash escape for each
-/// byte the format gives meaning to (and NUL, which `LOAD DATA` reads back from `\0`).
-fn push_field(out: &mut Vec<u8>, value: Option<&[u8]>) {
-    let Some(bytes) = value else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    let mut rest = bytes;
-    while let Some(i) = rest.iter().position(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r' | 0)) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(match rest[i] {
-            b'\\' => b"\\\\",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            _ => b"\\0",
-        });
-        rest = &rest[i + 1..];
-    }
-    out.extend_from_slice(rest);
 }
 
 /// Appends one row as a line. The text protocol sends every value as bytes or NULL; other kinds

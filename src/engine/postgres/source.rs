@@ -7,9 +7,7 @@ use futures_util::StreamExt;
 use super::load::qualified;
 use super::{Session, ident, server_message};
 use crate::engine::EngineError;
-
-/// About how much text one chunk carries.
-const CHUNK_BYTES: usize = 256 * 1024;
+use crate::engine::bulk::CHUNK_BYTES;
 
 impl Session {
     pub(in crate::engine) async fn begin_snapshot(

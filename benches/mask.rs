@@ -35,6 +35,9 @@
 //! 1,000,000), `DBTWIN_BENCH_ORDERS` (default 3× the users), `DBTWIN_BENCH_LARGE_USERS` (default
 //! 4× the users; 0 skips the memory step) and `DBTWIN_BENCH_LARGE_ORDERS` (default 3× those).
 //!
+//! `DBTWIN_BENCH_KEEP=1` fills the source, leaves both environments up and prints the command the
+//! bench would time, for profiling by hand.
+//!
 //! Both environments are removed at the end, on error, on panic and on Ctrl-C. The bench prints
 //! figures and never fails on slowness; it fails only when it cannot measure.
 
@@ -227,6 +230,19 @@ fn bench() -> Result<(), String> {
 
     rt.block_on(fill_source(&prod_admin, cfg.size, true))?;
     let expected = rt.block_on(expected_counts(&prod_admin, cfg.size))?;
+    if std::env::var_os("DBTWIN_BENCH_KEEP").is_some() {
+        // For profiling by hand: both environments stay up, filled, and the bench says how to
+        // run the masked copy it would time.
+        std::mem::forget((twin, prod));
+        println!("kept: `dbtwin down --env {PROD_ENV}` and `--env {TWIN_ENV}` remove them");
+        println!(
+            "PROD_URL='{}' DBTWIN_MASK_KEY={MASK_KEY} {DBTWIN} seed --reseed --env {TWIN_ENV} {}",
+            prod_url,
+            TWIN_PROFILES.iter().map(|p| format!("-p {p}")).collect::<Vec<_>>().join(" ")
+        );
+        println!("TWIN_URL='{twin_url}'");
+        return Ok(());
+    }
 
     let mut figures = Figures::default();
     for run in 0..cfg.runs {
@@ -469,7 +485,9 @@ async fn baseline(source: &str, twin: &str, every: Option<u64>) -> Result<Timed,
         stream_table(source, twin, &users, "users", USERS_COLUMNS, USERS_KEYS),
         stream_table(source, twin, &orders, "orders", ORDERS_COLUMNS, ORDERS_KEYS),
     )?;
+    eprintln!("TEMP tables done {:.2} s", start.elapsed().as_secs_f64());
     exec(&db, FOREIGN_KEY).await?;
+    eprintln!("TEMP fk done {:.2} s", start.elapsed().as_secs_f64());
     Ok(Timed { time: start.elapsed(), rss: None })
 }
 
@@ -508,9 +526,11 @@ async fn stream_table(
         sink.send(buffer.split().freeze()).await.map_err(|e| failed("failed to load", e))?;
     }
     let loaded = sink.as_mut().finish().await.map_err(|e| failed("failed to load", e))?;
+    let t0 = Instant::now(); // TEMP
     exec(&src, "COMMIT").await?;
     exec(&dst, "COMMIT").await?;
     exec(&dst, keys).await?;
+    eprintln!("TEMP {table}: keys {:.2} s", t0.elapsed().as_secs_f64());
     Ok(loaded)
 }
 

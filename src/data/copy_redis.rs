@@ -17,7 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use super::copy::{Leak, MaskedInput, Originals, Unruled};
+use super::copy::{Leak, MaskedInput, Unruled};
+use super::leak::Originals;
 use super::load::{DataError, Outcome, Request};
 use super::mask::{ColumnShape, Masker, Rule, ValueKind};
 use super::maskfile::Unmasked;
@@ -150,8 +151,9 @@ pub async fn copy(
         }
     }
 
-    // The originals the second leak check looks for: a first pass over the keyspace.
-    let mut originals = Originals::empty();
+    // The originals the second leak check looks for: a first pass over the keyspace (held
+    // exactly: a keyspace fits in its server's memory, and the copy writes as it goes).
+    let mut originals = Originals::exact();
     if !personal.is_empty() {
         let mut cursor = 0;
         loop {
@@ -163,7 +165,7 @@ pub async fn copy(
                         personal.iter().any(|(p, f)| *p == r.pattern && *f == r.field)
                     });
                     if personal_field && !value.is_empty() {
-                        originals.add(&input.key, &String::from_utf8_lossy(value));
+                        originals.add(&input.key, String::from_utf8_lossy(value).as_bytes());
                     }
                 }
             }

@@ -13,6 +13,7 @@ pub mod csvsource;
 pub mod fakes;
 pub mod generate;
 pub mod infer;
+pub mod leak;
 pub mod load;
 pub mod mask;
 pub mod maskfile;

@@ -39,12 +39,15 @@ pub struct SubsetDb<'a> {
     pub tables: BTreeSet<String>,
 }
 
+/// Key values as the source printed them: per row, its key's fields as raw text.
+pub type KeyValues = Vec<Vec<Vec<u8>>>;
+
 /// How the copy filters one table's rows.
 #[derive(Debug)]
 pub enum Filter {
     /// Rows whose identity (primary key) hashes into `ids`; `values` holds their identities as
     /// raw text fields (when there are few enough to send the source as a condition).
-    Ids { columns: Vec<String>, ids: HashSet<u64>, values: Option<Vec<Vec<Vec<u8>>>> },
+    Ids { columns: Vec<String>, ids: HashSet<u64>, values: Option<KeyValues> },
     /// A table without a key of its own: rows referencing kept rows only.
     Children { links: Vec<Link>, follow_children: bool },
 }
@@ -56,6 +59,8 @@ pub struct Link {
     pub kept: Arc<HashSet<u64>>,
     /// Key values of the parent's start and pulled rows.
     pub down: Arc<HashSet<u64>>,
+    /// Their text, when few enough to send the source as a condition.
+    pub down_values: Option<Arc<KeyValues>>,
 }
 
 impl Filter {
@@ -178,8 +183,88 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         }
     }
 
-    // Start rows.
+    let members = parents_first(&nodes, &edges, &in_subset);
+    let follow_children = |n: Node| dbs[nodes[n].db].file.masked.subset.follow == Follow::Children;
+    // A leaf (nothing in the subset references it, not a start table) whose kept rows can only
+    // reference kept rows is not scanned: its rows are exactly those referencing its parents'
+    // downstream rows, decided while it is copied. That is the case under `follow: parents`
+    // (a row comes only when every parent is kept) and for a single link.
+    let deferred: Vec<bool> = (0..nodes.len())
+        .map(|n| {
+            let links = edges.iter().filter(|e| e.child == n && in_subset[e.parent]).count();
+            in_subset[n]
+                && !starts.contains(&n)
+                && links > 0
+                && !edges.iter().any(|e| e.parent == n && in_subset[e.child])
+                && (links == 1 || !follow_children(n))
+        })
+        .collect();
+
+    // The key sets, by slot: a (table, columns) pair that rows are looked up by.
+    let mut slots: Vec<(Node, Vec<String>)> = Vec::new();
+    let mut slot =
+        |n: Node, cols: &[String]| match slots.iter().position(|(m, c)| *m == n && c == cols) {
+            Some(i) => i,
+            None => {
+                slots.push((n, cols.to_vec()));
+                slots.len() - 1
+            }
+        };
+    struct Plan {
+        /// Positions of the identity in the scanned fields.
+        identity: Option<Vec<usize>>,
+        /// Slots of the columns others reference (and the identity), with their positions.
+        referenced: Vec<(usize, Vec<usize>)>,
+        /// Parents in the subset: their node, the slot the link points at, our columns' positions.
+        parents: Vec<(Node, usize, Vec<usize>)>,
+    }
+    let plans: Vec<Plan> = (0..nodes.len())
+        .map(|n| {
+            let node = &nodes[n];
+            let position = |c: &String| node.scan.iter().position(|s| s == c).unwrap_or(0);
+            let referenced: BTreeSet<Vec<String>> = edges
+                .iter()
+                .filter(|e| e.parent == n && in_subset[e.child])
+                .map(|e| e.ref_columns.clone())
+                .chain(node.identity.clone())
+                .collect();
+            Plan {
+                identity: node.identity.as_ref().map(|cols| cols.iter().map(position).collect()),
+                referenced: referenced
+                    .into_iter()
+                    .map(|cols| (slot(n, &cols), cols.iter().map(position).collect()))
+                    .collect(),
+                parents: edges
+                    .iter()
+                    .filter(|e| e.child == n && in_subset[e.parent])
+                    .map(|e| {
+                        (
+                            e.parent,
+                            slot(e.parent, &e.ref_columns),
+                            e.columns.iter().map(position).collect(),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    // The key values of kept rows, of rows other kept rows need, and of start and pulled rows
+    // (downstream); the text of downstream values a deferred leaf's copy can send its source.
+    let mut keys: Vec<HashSet<u64>> = vec![HashSet::new(); slots.len()];
+    let mut need: Vec<HashSet<u64>> = vec![HashSet::new(); slots.len()];
+    let mut down: Vec<HashSet<u64>> = vec![HashSet::new(); slots.len()];
+    let mut down_values: Vec<Option<KeyValues>> = (0..slots.len())
+        .map(|s| {
+            let wanted = (0..nodes.len())
+                .any(|n| deferred[n] && plans[n].parents.iter().any(|(_, ps, _)| *ps == s));
+            wanted.then(Vec::new)
+        })
+        .collect();
+
+    // Start rows: those of a `where` or a `limit` are read first; a share by `percent` alone
+    // is decided during the table's own scans.
     let mut start: HashMap<Node, HashSet<u64>> = HashMap::new();
+    let mut share: HashMap<Node, f64> = HashMap::new();
     for &n in &starts {
         let node = &nodes[n];
         let db = &dbs[node.db];
@@ -202,7 +287,11 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 )],
             });
         }
-        let filter = if db.source.queries() && (rule.filter.is_some() || rule.limit.is_some()) {
+        if rule.filter.is_none() && rule.limit.is_none() {
+            share.insert(n, rule.percent.unwrap_or(100.0));
+            continue;
+        }
+        let filter = if db.source.queries() {
             let condition = rule.filter.clone().unwrap_or_else(|| "1 = 1".to_owned());
             Some(match rule.limit {
                 Some(_) => format!("({condition}) ORDER BY {}", order_by(db, identity)),
@@ -219,8 +308,7 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 return;
             }
             let h = hash_fields(fields.iter().copied());
-            // A deterministic share: the same rows on every run, whatever the masking key.
-            if percent.is_none_or(|p| ((h >> 11) as f64 / (1u64 << 53) as f64) * 100.0 < p) {
+            if percent.is_none_or(|p| sampled(h, p)) {
                 ids.insert(h);
             }
         })
@@ -229,98 +317,84 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     }
 
     // The fixpoint.
-    let follow_children = |n: Node| dbs[nodes[n].db].file.masked.subset.follow == Follow::Children;
-    let mut kept: HashMap<Node, HashSet<u64>> = HashMap::new();
+    let mut kept: Vec<HashSet<u64>> = vec![HashSet::new(); nodes.len()];
     // The kept identities as text, while there are few enough to push down to the source.
-    let mut values: HashMap<Node, Option<Vec<Vec<Vec<u8>>>>> = HashMap::new();
-    let mut keys: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
-    let mut need: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
-    let mut down: HashMap<(Node, Vec<String>), HashSet<u64>> = HashMap::new();
-    let members: Vec<Node> = (0..nodes.len()).filter(|&n| in_subset[n]).collect();
+    let mut values: Vec<Option<KeyValues>> = vec![Some(Vec::new()); nodes.len()];
     // Only tables whose inputs changed are scanned again: a table whose own rows were asked
     // for, or whose parents kept more. The sets only grow, so this ends; each pass of a long
     // self-referencing chain whose parents come later in the scan adds at least one row.
     let mut passes = 0;
-    let mut dirty = vec![true; nodes.len()];
+    let mut dirty: Vec<bool> = (0..nodes.len()).map(|n| !deferred[n]).collect();
+    let scanned: Vec<Node> = members.iter().copied().filter(|&n| !deferred[n]).collect();
     loop {
         passes += 1;
         let mut touched: HashSet<Node> = HashSet::new();
-        for &n in &members {
+        for &n in &scanned {
             if !std::mem::replace(&mut dirty[n], false) {
                 continue;
             }
             let (mut own_changed, mut asked) = (false, HashSet::new());
             let node = &nodes[n];
-            let position = |c: &String| node.scan.iter().position(|s| s == c).unwrap_or(0);
-            let identity: Option<Vec<usize>> =
-                node.identity.as_ref().map(|cols| cols.iter().map(position).collect());
-            let parents: Vec<(&Edge, Vec<usize>)> = edges
-                .iter()
-                .filter(|e| e.child == n && in_subset[e.parent])
-                .map(|e| (e, e.columns.iter().map(position).collect()))
-                .collect();
-            let referenced: Vec<(Vec<String>, Vec<usize>)> = edges
-                .iter()
-                .filter(|e| e.parent == n && in_subset[e.child])
-                .map(|e| e.ref_columns.clone())
-                .chain(node.identity.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .map(|cols| {
-                    let at = cols.iter().map(position).collect();
-                    (cols, at)
-                })
-                .collect();
+            let plan = &plans[n];
             let children = follow_children(n);
+            let (starting, share) = (start.get(&n), share.get(&n).copied());
+            let (kept, values) = (&mut kept[n], &mut values[n]);
             let db = &dbs[node.db];
             scan(db.source, node.db, &node.table, &node.scan, None, |fields| {
                 let pick = |at: &[usize]| hash_fields(at.iter().map(|&i| fields[i]));
-                let id = identity.as_deref().map(pick);
-                let is_start = id.is_some_and(|id| start.get(&n).is_some_and(|s| s.contains(&id)));
-                let needed = referenced.iter().any(|(cols, at)| {
-                    need.get(&(n, cols.clone())).is_some_and(|s| s.contains(&pick(at)))
+                let id = plan.identity.as_deref().map(pick);
+                let is_start = id.is_some_and(|id| {
+                    starting.is_some_and(|s| s.contains(&id))
+                        || share.is_some_and(|p| sampled(id, p))
                 });
+                let needed = plan.referenced.iter().any(|(s, at)| need[*s].contains(&pick(at)));
                 // Downstream of the start rows: a child of a start row (or of such a child).
                 let (mut all_kept, mut reached) = (true, false);
-                for (edge, at) in &parents {
+                for (_, s, at) in &plan.parents {
                     if at.iter().any(|&i| fields[i] == b"\\N") {
                         continue;
                     }
                     let h = pick(at);
-                    let link = (edge.parent, edge.ref_columns.clone());
-                    all_kept &= keys.get(&link).is_some_and(|s| s.contains(&h));
-                    reached |= down.get(&link).is_some_and(|s| s.contains(&h));
+                    all_kept &= keys[*s].contains(&h);
+                    reached |= down[*s].contains(&h);
                 }
                 let pulled = reached && (children || all_kept);
                 if !(is_start || needed || pulled) {
                     return;
                 }
                 if let Some(id) = id
-                    && kept.entry(n).or_default().insert(id)
+                    && kept.insert(id)
                 {
                     own_changed = true;
-                    let list = values.entry(n).or_insert_with(|| Some(Vec::new()));
-                    match list {
-                        Some(v) if v.len() < PUSH_DOWN_MAX => {
-                            v.push(identity.iter().flatten().map(|&i| fields[i].to_vec()).collect())
-                        }
-                        _ => *list = None,
+                    match values {
+                        Some(v) if v.len() < PUSH_DOWN_MAX => v.push(
+                            plan.identity.iter().flatten().map(|&i| fields[i].to_vec()).collect(),
+                        ),
+                        _ => *values = None,
                     }
                 }
-                for (cols, at) in &referenced {
+                for (s, at) in &plan.referenced {
                     let h = pick(at);
-                    own_changed |= keys.entry((n, cols.clone())).or_default().insert(h);
-                    if is_start || pulled {
-                        own_changed |= down.entry((n, cols.clone())).or_default().insert(h);
+                    own_changed |= keys[*s].insert(h);
+                    if (is_start || pulled) && down[*s].insert(h) {
+                        own_changed = true;
+                        if let Some(list) = &mut down_values[*s] {
+                            if list.len() < PUSH_DOWN_MAX {
+                                list.push(at.iter().map(|&i| fields[i].to_vec()).collect());
+                            } else {
+                                down_values[*s] = None;
+                            }
+                        }
                     }
                 }
-                for (edge, at) in &parents {
+                for (parent, s, at) in &plan.parents {
                     if at.iter().any(|&i| fields[i] == b"\\N") {
                         continue;
                     }
-                    let link = (edge.parent, edge.ref_columns.clone());
-                    if need.entry(link).or_default().insert(pick(at)) {
-                        asked.insert(edge.parent);
+                    let h = pick(at);
+                    // A parent row kept already needs no new scan of the parent.
+                    if need[*s].insert(h) && !keys[*s].contains(&h) {
+                        asked.insert(*parent);
                     }
                 }
             })
@@ -334,37 +408,41 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         }
         // Children of a table that kept more may now be downstream of it or fully kept.
         for e in &edges {
-            if touched.contains(&e.parent) && in_subset[e.child] {
+            if touched.contains(&e.parent) && in_subset[e.child] && !deferred[e.child] {
                 dirty[e.child] = true;
             }
         }
-        if !members.iter().any(|&n| dirty[n]) {
+        if !scanned.iter().any(|&n| dirty[n]) {
             break;
         }
     }
 
-    let keys: HashMap<(Node, Vec<String>), Arc<HashSet<u64>>> =
-        keys.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
-    let down: HashMap<(Node, Vec<String>), Arc<HashSet<u64>>> =
-        down.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+    let keys: Vec<Arc<HashSet<u64>>> = keys.into_iter().map(Arc::new).collect();
+    let down: Vec<Arc<HashSet<u64>>> = down.into_iter().map(Arc::new).collect();
+    let down_values: Vec<Option<Arc<KeyValues>>> =
+        down_values.into_iter().map(|v| v.map(Arc::new)).collect();
     for &n in &members {
         let node = &nodes[n];
         let filter = match &node.identity {
-            Some(columns) => Filter::Ids {
+            Some(columns) if !deferred[n] => Filter::Ids {
                 columns: columns.clone(),
-                ids: kept.remove(&n).unwrap_or_default(),
-                values: values.remove(&n).unwrap_or(Some(Vec::new())),
+                ids: std::mem::take(&mut kept[n]),
+                values: values[n].take(),
             },
-            None => Filter::Children {
+            _ => Filter::Children {
                 links: edges
                     .iter()
                     .filter(|e| e.child == n && in_subset[e.parent])
                     .map(|e| {
-                        let link = (e.parent, e.ref_columns.clone());
+                        let s = slots
+                            .iter()
+                            .position(|(m, c)| *m == e.parent && *c == e.ref_columns)
+                            .expect("every link has a slot");
                         Link {
                             columns: e.columns.clone(),
-                            kept: keys.get(&link).cloned().unwrap_or_default(),
-                            down: down.get(&link).cloned().unwrap_or_default(),
+                            kept: keys[s].clone(),
+                            down: down[s].clone(),
+                            down_values: down_values[s].clone(),
                         }
                     })
                     .collect(),
@@ -375,6 +453,34 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         result[node.db].passes = passes;
     }
     Ok(result)
+}
+
+/// Whether a row whose identity hashes to `h` is in a deterministic `percent` share: the same
+/// rows on every run, whatever the masking key.
+fn sampled(h: u64, percent: f64) -> bool {
+    ((h >> 11) as f64 / (1u64 << 53) as f64) * 100.0 < percent
+}
+
+/// The subset's tables, parents before their children where the graph allows (a cycle is cut
+/// anywhere), so that one pass sees most parents' rows before their children's.
+fn parents_first(nodes: &[TableNode], edges: &[Edge], in_subset: &[bool]) -> Vec<Node> {
+    fn visit(n: Node, edges: &[Edge], in_subset: &[bool], state: &mut [u8], out: &mut Vec<Node>) {
+        if state[n] != 0 {
+            return;
+        }
+        state[n] = 1;
+        for e in edges.iter().filter(|e| e.child == n && e.parent != n && in_subset[e.parent]) {
+            visit(e.parent, edges, in_subset, state, out);
+        }
+        state[n] = 2;
+        out.push(n);
+    }
+    let mut state = vec![0u8; nodes.len()];
+    let mut out = Vec::new();
+    for n in (0..nodes.len()).filter(|&n| in_subset[n]) {
+        visit(n, edges, in_subset, &mut state, &mut out);
+    }
+    out
 }
 
 /// Every table to copy as a node, every foreign key and relation between them as an edge.

@@ -32,7 +32,7 @@ use super::source::SourceDb;
 use super::subset::{DbSubset, Filter, SubsetDb, SubsetError};
 use crate::engine::EngineError;
 use crate::engine::bulk::{push_field, unescape};
-use crate::engine::session::Session;
+use crate::engine::session::{Restore, Session};
 use crate::event::DbRef;
 use crate::event::{Event, Events};
 use crate::profile::{EngineKind, ProfileError, ProfileErrors, suggest};
@@ -604,26 +604,66 @@ pub async fn copy(
     super::load::phase("copy: checked");
     let mut emptied = names.clone();
     emptied.extend(checked.absent.iter().cloned());
-    // The originals are read from the source while the target gets ready (its keys taken off,
-    // its tables emptied): two servers, two waits, one time.
-    let (originals, restore) = tokio::join!(
-        originals(request, input, &checked.personal),
-        session.prepare_load(&emptied, true)
-    );
-    super::load::phase("copy: originals + prepare_load");
-    let restore = restore.map_err(wrap)?;
     let leak = Arc::new(LeakCheck {
-        originals: originals?,
+        originals: std::sync::OnceLock::new(),
         personal: checked.personal.clone(),
         source: input.source.clone(),
         key: input.key.clone(),
     });
-    let (own_keys, other_keys) = super::load::split_keys(&restore, &names);
-
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
-    let parallel = if input.source.parallel() { super::load::streams() } else { 1 };
+    let reading = async {
+        let read = originals(request, input, &checked.personal).await;
+        let (originals, failed) = match read {
+            Ok(originals) => (Some(originals), None),
+            Err(e) => (None, Some(e)),
+        };
+        let _ = leak.originals.set(originals);
+        failed.map_or(Ok(()), Err)
+    };
     let tables: Vec<Arc<TablePlan>> = checked.tables.into_iter().map(Arc::new).collect();
-    let results: Vec<(String, u64)> = stream::iter(tables.iter().cloned())
+    // The originals are read from the source while the target gets ready (its keys taken off,
+    // its tables emptied) and, when the source reads tables on connections of their own, while
+    // the rows flow: the cells the leak check looks at wait for them, never the load (only its
+    // commit does).
+    let (restore, results) = if input.source.parallel() {
+        let (read, loaded) = tokio::join!(reading, async {
+            let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+            let results = load_tables(request, input, &tables, &restore, &leak, events).await?;
+            Ok::<_, DataError>((restore, results))
+        });
+        read?;
+        loaded?
+    } else {
+        let (read, restore) = tokio::join!(reading, session.prepare_load(&emptied, true));
+        read?;
+        let restore = restore.map_err(wrap)?;
+        let results = load_tables(request, input, &tables, &restore, &leak, events).await?;
+        (restore, results)
+    };
+    let (_, other_keys) = super::load::split_keys(&restore, &names);
+    super::load::phase("copy: tables done");
+    super::load::restore_rest(session, request, &restore, other_keys, events).await?;
+    super::load::phase("copy: rest restored");
+    let mut counts: Vec<(String, u64)> = results;
+    counts.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
+    let rows = counts.iter().map(|(_, n)| n).sum();
+    Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
+}
+
+/// Loads every table's masked rows, [`streams`](super::load::streams) at once when the source
+/// can read tables side by side.
+async fn load_tables(
+    request: &Request<'_>,
+    input: &MaskedInput,
+    tables: &[Arc<TablePlan>],
+    restore: &Restore,
+    leak: &Arc<LeakCheck>,
+    events: &Events,
+) -> Result<Vec<(String, u64)>, DataError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    let (own_keys, _) = super::load::split_keys(restore, &names);
+    let parallel = if input.source.parallel() { super::load::streams() } else { 1 };
+    stream::iter(tables.iter().cloned())
         .map(|plan| {
             let fill = Fill {
                 name: plan.name.clone(),
@@ -640,27 +680,37 @@ pub async fn copy(
         })
         .buffer_unordered(parallel)
         .try_collect()
-        .await?;
-
-    super::load::phase("copy: tables done");
-    super::load::restore_rest(session, request, &restore, other_keys, events).await?;
-    super::load::phase("copy: rest restored");
-    let mut counts: Vec<(String, u64)> = results;
-    counts.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
-    let rows = counts.iter().map(|(_, n)| n).sum();
-    Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
+        .await
 }
 
 /// What the second leak check needs: the originals' filter, and where to read them again to
 /// confirm its suspects.
 struct LeakCheck {
-    originals: Originals,
+    /// Set once the originals are read; `None` when reading them failed.
+    originals: std::sync::OnceLock<Option<Originals>>,
     personal: Vec<(String, Vec<String>)>,
     source: Arc<SourceDb>,
     key: Arc<MaskKey>,
 }
 
 impl LeakCheck {
+    /// The originals when they have been read.
+    fn ready(&self) -> Result<Option<&Originals>, String> {
+        match self.originals.get() {
+            None => Ok(None),
+            Some(Some(originals)) => Ok(Some(originals)),
+            Some(None) => Err("the originals the leak check needs could not be read".to_owned()),
+        }
+    }
+
+    /// The originals, once read (blocking).
+    fn wait(&self) -> Result<&Originals, String> {
+        self.originals
+            .wait()
+            .as_ref()
+            .ok_or_else(|| "the originals the leak check needs could not be read".to_owned())
+    }
+
     /// Cells per column holding a confirmed original: the suspects looked for among the
     /// originals, read once more.
     async fn confirm(&self, suspects: &Suspects) -> Result<Vec<u64>, EngineError> {
@@ -694,6 +744,7 @@ async fn masked_rows(
             (plan.clone(), leak.clone(), raw_rx.clone(), tx.clone(), done.clone());
         tokio::task::spawn_blocking(move || {
             let mut stats = Stats::new(plan.columns.len());
+            let mut held = Held::default();
             let mut rows = 0u64;
             let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
             loop {
@@ -702,11 +753,18 @@ async fn masked_rows(
                 let chunk = receiver.blocking_recv();
                 drop(receiver);
                 let Some(chunk) = chunk else { break };
+                let mut originals = leak.ready().map_err(|e| (e, Stats::new(0)))?;
+                if originals.is_none() && held.bytes.len() >= HELD_MAX {
+                    originals = Some(leak.wait().map_err(|e| (e, Stats::new(0)))?);
+                }
+                if let Some(originals) = originals {
+                    held.settle(originals, &mut stats);
+                }
                 let before = rows;
-                rows += mask_chunk(&plan, &leak.originals, &chunk, &mut out, &mut stats);
+                rows += mask_chunk(&plan, originals, &chunk, &mut out, &mut stats, &mut held);
                 done.fetch_add(rows - before, Ordering::Relaxed);
                 if stats.unchanged.iter().any(|&n| n > 0) {
-                    return Err(stats);
+                    return Err((String::new(), stats));
                 }
                 if out.len() >= CHUNK_BYTES {
                     let full = std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096));
@@ -718,6 +776,9 @@ async fn masked_rows(
             if !out.is_empty() {
                 let _ = tx.blocking_send(out);
             }
+            if !held.bytes.is_empty() {
+                held.settle(leak.wait().map_err(|e| (e, Stats::new(0)))?, &mut stats);
+            }
             Ok((rows, stats))
         })
     });
@@ -728,7 +789,8 @@ async fn masked_rows(
     let mut stats = Stats::new(plan.columns.len());
     for worker in masked {
         match worker.map_err(|_| "the masking stopped early".to_owned())? {
-            Err(found) => {
+            Err((failed, _)) if !failed.is_empty() => return Err(failed),
+            Err((_, found)) => {
                 stats.merge(found);
                 return Err(stats.report(&plan));
             }
@@ -750,6 +812,38 @@ async fn masked_rows(
         }
     }
     Ok(rows)
+}
+
+/// Bytes of cells a masking thread holds for the leak check while the originals are read;
+/// beyond them it waits for the originals.
+const HELD_MAX: usize = 4 << 20;
+
+/// Cells the leak check looks at, held (unescaped) until the originals are known: per cell its
+/// column and length, then its bytes.
+#[derive(Default)]
+struct Held {
+    bytes: Vec<u8>,
+}
+
+impl Held {
+    fn push(&mut self, column: usize, text: &[u8]) {
+        self.bytes.extend_from_slice(&(column as u32).to_le_bytes());
+        self.bytes.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(text);
+    }
+
+    /// Looks at every held cell, and forgets them.
+    fn settle(&mut self, originals: &Originals, stats: &mut Stats) {
+        let mut rest = &self.bytes[..];
+        while rest.len() >= 8 {
+            let column = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+            let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
+            let text = &rest[8..8 + len];
+            originals.suspects_in_text(text, |print| stats.suspects.add(column, print));
+            rest = &rest[8 + len..];
+        }
+        self.bytes.clear();
+    }
 }
 
 /// Per-column counts of the leak checks.
@@ -795,19 +889,42 @@ impl Stats {
     }
 }
 
+/// Looks at one cell (`escaped` as the bulk format carries it, or not) for originals, or holds
+/// it until they are known.
+fn look(
+    originals: Option<&Originals>,
+    held: &mut Held,
+    stats: &mut Stats,
+    column: usize,
+    cell: &[u8],
+    escaped: bool,
+) {
+    if originals.is_some_and(Originals::is_empty) {
+        return;
+    }
+    let text = if escaped { unescape(cell) } else { String::from_utf8_lossy(cell) };
+    match originals {
+        Some(originals) => {
+            originals.suspects_in_text(text.as_bytes(), |print| stats.suspects.add(column, print))
+        }
+        None => held.push(column, text.as_bytes()),
+    }
+}
+
 /// Masks the whole lines of `chunk` into `out`; returns the rows written.
 fn mask_chunk(
     plan: &TablePlan,
-    originals: &Originals,
+    originals: Option<&Originals>,
     chunk: &[u8],
     out: &mut Vec<u8>,
     stats: &mut Stats,
+    held: &mut Held,
 ) -> u64 {
     let mut rows = 0;
     // Nothing to change and nothing to leave out: the chunk goes on as it came (whole lines),
     // after its text cells are looked at for originals.
     if plan.filter.is_none() && plan.masks.iter().all(Option::is_none) {
-        let scan = !originals.is_empty() && plan.scanned.iter().any(|s| *s);
+        let scan = originals.is_none_or(|o| !o.is_empty()) && plan.scanned.iter().any(|s| *s);
         for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             rows += 1;
             if !scan {
@@ -815,7 +932,7 @@ fn mask_chunk(
             }
             for (i, field) in line.split(|&b| b == b'\t').enumerate() {
                 if plan.scanned[i] && field != b"\\N" {
-                    originals.suspects_in(field, |print| stats.suspects.add(i, print));
+                    look(originals, held, stats, i, field, true);
                 }
             }
         }
@@ -841,7 +958,7 @@ fn mask_chunk(
             }
             let Some(mask) = &plan.masks[i] else {
                 if plan.scanned[i] && *field != b"\\N" {
-                    originals.suspects_in(field, |print| stats.suspects.add(i, print));
+                    look(originals, held, stats, i, field, true);
                 }
                 out.extend_from_slice(field);
                 continue;
@@ -866,7 +983,7 @@ fn mask_chunk(
             // rule passes through unmasked, the parts of a JSON document no path names, can
             // carry an original.
             if plan.scanned[i] && matches!(mask.rule, Rule::Json(_)) {
-                originals.suspects_in_text(output.as_bytes(), |print| stats.suspects.add(i, print));
+                look(originals, held, stats, i, output.as_bytes(), false);
             }
             push_field(out, Some(output.as_bytes()));
         }
@@ -916,6 +1033,9 @@ async fn originals(
             rows.unwrap_or(0) * columns.len() as u64
         })
         .sum();
+    if personal.is_empty() {
+        return Ok(Originals::exact());
+    }
     let mut originals = Originals::bounded(expected);
     read_originals(&input.source, personal, |value| originals.add(&input.key, value))
         .await
@@ -1250,7 +1370,11 @@ mod tests {
         }
         chunk.extend_from_slice(format!("{}\tcall about {}\n", ids[5], ids[9]).as_bytes());
         let (mut out, mut stats) = (Vec::new(), Stats::new(2));
-        assert_eq!(mask_chunk(&plan, &originals, &chunk, &mut out, &mut stats), 5_001);
+        let mut held = Held::default();
+        assert_eq!(
+            mask_chunk(&plan, Some(&originals), &chunk, &mut out, &mut stats, &mut held),
+            5_001
+        );
         let known: std::collections::HashSet<&[u8]> = ids.iter().map(|i| i.as_bytes()).collect();
         let collisions =
             out.split(|&b| b == b'\n').take(5_000).filter(|l| known.contains(&l[..6])).count();
@@ -1267,5 +1391,13 @@ mod tests {
             "only the note copied as it was counts"
         );
         assert_eq!(stats.unchanged, [0, 0]);
+
+        // Before the originals are read, the same cells are held, and settle alike.
+        let (mut later, mut held) = (Stats::new(2), Held::default());
+        assert_eq!(mask_chunk(&plan, None, &chunk, &mut Vec::new(), &mut later, &mut held), 5_001);
+        assert!(later.suspects.is_empty() && !held.bytes.is_empty());
+        held.settle(&originals, &mut later);
+        assert!(held.bytes.is_empty());
+        assert_eq!(later.suspects.columns, stats.suspects.columns);
     }
 }

@@ -485,9 +485,7 @@ async fn baseline(source: &str, twin: &str, every: Option<u64>) -> Result<Timed,
         stream_table(source, twin, &users, "users", USERS_COLUMNS, USERS_KEYS),
         stream_table(source, twin, &orders, "orders", ORDERS_COLUMNS, ORDERS_KEYS),
     )?;
-    eprintln!("TEMP tables done {:.2} s", start.elapsed().as_secs_f64());
     exec(&db, FOREIGN_KEY).await?;
-    eprintln!("TEMP fk done {:.2} s", start.elapsed().as_secs_f64());
     Ok(Timed { time: start.elapsed(), rss: None })
 }
 
@@ -526,11 +524,9 @@ async fn stream_table(
         sink.send(buffer.split().freeze()).await.map_err(|e| failed("failed to load", e))?;
     }
     let loaded = sink.as_mut().finish().await.map_err(|e| failed("failed to load", e))?;
-    let t0 = Instant::now(); // TEMP
     exec(&src, "COMMIT").await?;
     exec(&dst, "COMMIT").await?;
     exec(&dst, keys).await?;
-    eprintln!("TEMP {table}: keys {:.2} s", t0.elapsed().as_secs_f64());
     Ok(loaded)
 }
 

@@ -8,7 +8,6 @@ use dbtwin::cli::Cli;
 use dbtwin::commands::{self, CommandError};
 
 fn main() -> ExitCode {
-    dbtwin::data::load::phase("main");
     let cli = Cli::parse();
     let verbose = cli.global.verbose > 0;
     let json = cli.global.json;

@@ -10,10 +10,12 @@
 //! are split into fields, masked fields are unescaped, transformed and escaped again, the others
 //! pass through as bytes. Two leak checks run on the way: no masked cell may equal its own
 //! original (unless its rule keeps values by design), and no original value of a
-//! high-cardinality personal column (read first, remembered as keyed 64-bit fingerprints) may
-//! appear, whole or as a word, in any text cell that goes through without a rule (or in the parts
-//! of a JSON document no path names). Either stops the table's load before it commits and names
-//! the columns.
+//! high-cardinality personal column may appear, whole or as a word, in any text cell that goes
+//! through without a rule (or in the parts of a JSON document no path names). The originals are
+//! read while the rows already flow, into a filter of bounded size ([`super::leak`]); the cells
+//! the check looks at wait for them, and the filter's suspects are confirmed against the
+//! originals, read again, before the table commits. Either check stops the table's load before
+//! it commits and names the columns.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -114,7 +116,6 @@ async fn prepare(
         Ok((key, source))
     }))
     .await;
-    super::load::phase("prepare: sources open");
     let mut sources = Vec::new();
     for result in opened {
         sources.push(result?);
@@ -136,7 +137,6 @@ async fn prepare(
     } else {
         Ok(subset_dbs.iter().map(|_| DbSubset::default()).collect())
     };
-    super::load::phase("prepare: subset planned");
     let subsets = planned.map_err(|e| match e {
         SubsetError::Plan { db, errors } => DataError::Plan {
             db: files[db].0.clone(),
@@ -565,9 +565,7 @@ pub async fn copy(
     events: &Events,
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    super::load::phase("copy: start");
     let catalog = session.catalog().await.map_err(wrap)?;
-    super::load::phase("copy: target catalog");
     let checked = check(&request.db, request.file, request.target.kind, &catalog, input).await?;
     if !checked.unruled.is_empty() {
         match request.file.masked.unmasked {
@@ -601,7 +599,6 @@ pub async fn copy(
         rows: checked.tables.iter().map(|t| t.estimate).sum(),
         kept: Vec::new(),
     });
-    super::load::phase("copy: checked");
     let mut emptied = names.clone();
     emptied.extend(checked.absent.iter().cloned());
     let leak = Arc::new(LeakCheck {
@@ -640,9 +637,7 @@ pub async fn copy(
         (restore, results)
     };
     let (_, other_keys) = super::load::split_keys(&restore, &names);
-    super::load::phase("copy: tables done");
     super::load::restore_rest(session, request, &restore, other_keys, events).await?;
-    super::load::phase("copy: rest restored");
     let mut counts: Vec<(String, u64)> = results;
     counts.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
     let rows = counts.iter().map(|(_, n)| n).sum();

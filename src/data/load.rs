@@ -424,7 +424,6 @@ where
         done: false,
     });
     let started = Instant::now();
-    phase(&format!("{name}: load starts"));
     let loading = session.load_rows(&name, &columns, rx);
     let progress = async {
         loop {
@@ -466,15 +465,9 @@ where
         let e = produced.expect_err("only a failed producer leaves the load unfinished");
         return Err(wrap(EngineError::new(format!("{name}: {e}; nothing of it was loaded"))));
     };
-    phase(&format!("{name}: rows loaded"));
     let rebuilt = match (&loaded, &produced) {
         (Ok(_), Ok(_)) => match session.restore(keys).await {
-            Ok(()) => {
-                phase(&format!("{name}: keys restored"));
-                let r = session.finish_tables(std::slice::from_ref(&name)).await;
-                phase(&format!("{name}: finished"));
-                r
-            }
+            Ok(()) => session.finish_tables(std::slice::from_ref(&name)).await,
             Err(e) => Err(e),
         },
         _ => Ok(()),
@@ -727,14 +720,5 @@ impl KeyFamily {
             commands.push(vec!["EXPIRE".into(), key, ttl.max(1).to_string()]);
         }
         commands
-    }
-}
-
-// TEMP: phase timing for profiling.
-pub fn phase(what: &str) {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let t = START.get_or_init(Instant::now);
-    if std::env::var_os("DBTWIN_PHASES").is_some() {
-        eprintln!("[{:8.3}] {what}", t.elapsed().as_secs_f64());
     }
 }

@@ -10,9 +10,15 @@
 //! way) and either every parent it references is kept already (`follow: parents`, a child that
 //! costs nothing) or `follow: children` is asked (it comes along and pulls its own parents).
 //! Rows kept only as parents pull no children, so a subset does not grow back into the whole
-//! database through a shared parent such as a team or a category. The sets only grow, so the scans stop; cycles and self-references need nothing
-//! special. Rows and key values are remembered as 64-bit hashes of their text, so memory follows
-//! the kept keys, not the data.
+//! database through a shared parent such as a team or a category. The sets only grow, so the
+//! scans stop; cycles and self-references need nothing special. Rows and key values are
+//! remembered as 64-bit hashes of their text, so memory follows the kept keys, not the data.
+//!
+//! Scans are spared where the answer is known: tables are scanned parents first, a parent is
+//! scanned again only for rows it does not keep yet, a `percent` share is decided in the start
+//! table's own scan, and a leaf whose rows can only reference kept rows (one link, or `follow:
+//! parents`) is not scanned at all: its rows are picked while it is copied, and the source is
+//! sent its parents' downstream keys as a condition.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::Hasher;

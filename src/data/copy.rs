@@ -749,7 +749,7 @@ async fn masked_rows(
                 drop(receiver);
                 let Some(chunk) = chunk else { break };
                 let mut originals = leak.ready().map_err(|e| (e, Stats::new(0)))?;
-                if originals.is_none() && held.bytes.len() >= HELD_MAX {
+                if originals.is_none() && held.bytes >= HELD_MAX {
                     originals = Some(leak.wait().map_err(|e| (e, Stats::new(0)))?);
                 }
                 if let Some(originals) = originals {
@@ -771,7 +771,7 @@ async fn masked_rows(
             if !out.is_empty() {
                 let _ = tx.blocking_send(out);
             }
-            if !held.bytes.is_empty() {
+            if !held.is_empty() {
                 held.settle(leak.wait().map_err(|e| (e, Stats::new(0)))?, &mut stats);
             }
             Ok((rows, stats))
@@ -809,35 +809,48 @@ async fn masked_rows(
     Ok(rows)
 }
 
-/// Bytes of cells a masking thread holds for the leak check while the originals are read;
-/// beyond them it waits for the originals.
+/// Bytes of distinct cells a masking thread holds for the leak check while the originals are
+/// read; beyond them it waits for the originals.
 const HELD_MAX: usize = 4 << 20;
 
-/// Cells the leak check looks at, held (unescaped) until the originals are known: per cell its
-/// column and length, then its bytes.
+/// Cells the leak check looks at, held (unescaped, each distinct cell once with its count)
+/// until the originals are known: a column of a few distinct values costs a few entries.
 #[derive(Default)]
 struct Held {
-    bytes: Vec<u8>,
+    /// Per column: cell → count.
+    cells: Vec<std::collections::HashMap<Box<[u8]>, u64>>,
+    bytes: usize,
 }
 
 impl Held {
     fn push(&mut self, column: usize, text: &[u8]) {
-        self.bytes.extend_from_slice(&(column as u32).to_le_bytes());
-        self.bytes.extend_from_slice(&(text.len() as u32).to_le_bytes());
-        self.bytes.extend_from_slice(text);
+        if self.cells.len() <= column {
+            self.cells.resize_with(column + 1, Default::default);
+        }
+        // Looked up without allocating; a new cell is copied once.
+        match self.cells[column].get_mut(text) {
+            Some(count) => *count += 1,
+            None => {
+                self.bytes += text.len() + 64;
+                self.cells[column].insert(Box::from(text), 1);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes == 0
     }
 
     /// Looks at every held cell, and forgets them.
     fn settle(&mut self, originals: &Originals, stats: &mut Stats) {
-        let mut rest = &self.bytes[..];
-        while rest.len() >= 8 {
-            let column = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-            let len = u32::from_le_bytes(rest[4..8].try_into().expect("4 bytes")) as usize;
-            let text = &rest[8..8 + len];
-            originals.suspects_in_text(text, |print| stats.suspects.add(column, print));
-            rest = &rest[8 + len..];
+        for (column, cells) in self.cells.iter_mut().enumerate() {
+            for (text, count) in cells.drain() {
+                originals.suspects_in_text(&text, |print| {
+                    stats.suspects.add_cells(column, print, count);
+                });
+            }
         }
-        self.bytes.clear();
+        self.bytes = 0;
     }
 }
 
@@ -1329,6 +1342,34 @@ mod tests {
             values: Some(vec![]),
         };
         assert_eq!(push_down(&empty, Some(EngineKind::Postgres)).as_deref(), Some("1 = 0"));
+
+        // A table kept as its parents' children: any link to a downstream parent row.
+        let link = |columns: &[&str], values: Option<super::super::subset::KeyValues>| {
+            super::super::subset::Link {
+                columns: columns.iter().map(|c| c.to_string()).collect(),
+                kept: Default::default(),
+                down: Default::default(),
+                down_values: values.map(Arc::new),
+            }
+        };
+        let children = Filter::Children {
+            links: vec![
+                link(&["user_id"], Some(vec![vec![b"7".to_vec()], vec![b"9".to_vec()]])),
+                link(&["a", "b"], Some(vec![vec![b"x".to_vec(), b"y".to_vec()]])),
+                link(&["c"], Some(vec![])),
+            ],
+            follow_children: true,
+        };
+        assert_eq!(
+            push_down(&children, Some(EngineKind::Postgres)).unwrap(),
+            r#"("user_id" IN ('7', '9') OR ("a", "b") IN (('x', 'y')) OR 1 = 0)"#
+        );
+        // One link whose values were too many to keep: nothing can be sent.
+        let unknown = Filter::Children {
+            links: vec![link(&["user_id"], Some(vec![])), link(&["c"], None)],
+            follow_children: false,
+        };
+        assert_eq!(push_down(&unknown, Some(EngineKind::Mysql)), None);
     }
 
     #[test]
@@ -1390,9 +1431,12 @@ mod tests {
         // Before the originals are read, the same cells are held, and settle alike.
         let (mut later, mut held) = (Stats::new(2), Held::default());
         assert_eq!(mask_chunk(&plan, None, &chunk, &mut Vec::new(), &mut later, &mut held), 5_001);
-        assert!(later.suspects.is_empty() && !held.bytes.is_empty());
+        assert!(later.suspects.is_empty() && !held.is_empty());
+        // "nothing here" is held once, for 5,000 cells.
+        assert_eq!(held.cells[1].len(), 2);
+        assert_eq!(held.cells[1][&b"nothing here"[..]], 5_000);
         held.settle(&originals, &mut later);
-        assert!(held.bytes.is_empty());
+        assert!(held.is_empty());
         assert_eq!(later.suspects.columns, stats.suspects.columns);
     }
 }

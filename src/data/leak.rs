@@ -168,7 +168,11 @@ impl Suspects {
     }
 
     pub fn add(&mut self, column: usize, print: u64) {
-        *self.columns[column].entry(print).or_default() += 1;
+        self.add_cells(column, print, 1);
+    }
+
+    pub fn add_cells(&mut self, column: usize, print: u64, cells: u64) {
+        *self.columns[column].entry(print).or_default() += cells;
     }
 
     pub fn merge(&mut self, other: Suspects) {

@@ -452,6 +452,8 @@ async fn expected_counts(admin: &str, size: Size) -> Result<Counts, String> {
 struct Timed {
     time: Duration,
     rss: Option<u64>,
+    /// CPU time (user + system) of the client: dbtwin's, or the bench's own for a baseline.
+    cpu: Option<Duration>,
 }
 
 /// `dbtwin seed --reseed` of the twin, the whole source or (`subset`) its 10% subset.
@@ -462,8 +464,8 @@ fn masked_copy(vars: &[(&str, &str)], subset: bool) -> Result<Timed, String> {
     }
     let mut seed = dbtwin(&["seed", "--quiet", "--reseed", "--env", TWIN_ENV], &profiles);
     seed.envs(vars.iter().copied());
-    let (time, rss) = time_with_peak_rss(seed)?;
-    Ok(Timed { time, rss })
+    let (time, rss, cpu) = time_with_peak_rss(seed)?;
+    Ok(Timed { time, rss, cpu })
 }
 
 /// The unmasked limit: the keys off, both tables streamed source → twin in parallel, each with
@@ -479,6 +481,7 @@ async fn baseline(source: &str, twin: &str, every: Option<u64>) -> Result<Timed,
         ),
     };
     let start = Instant::now();
+    let cpu = own_cpu();
     let db = connect(twin).await?;
     exec(&db, DROP_KEYS).await?;
     tokio::try_join!(
@@ -486,7 +489,8 @@ async fn baseline(source: &str, twin: &str, every: Option<u64>) -> Result<Timed,
         stream_table(source, twin, &orders, "orders", ORDERS_COLUMNS, ORDERS_KEYS),
     )?;
     exec(&db, FOREIGN_KEY).await?;
-    Ok(Timed { time: start.elapsed(), rss: None })
+    let cpu = own_cpu().zip(cpu).map(|(after, before)| after.saturating_sub(before));
+    Ok(Timed { time: start.elapsed(), rss: None, cpu })
 }
 
 /// `COPY {from} TO STDOUT` on the source into `COPY {table} FROM STDIN (FREEZE)` on the twin, in
@@ -691,6 +695,7 @@ impl Figures {
         let masked = row("masked: dbtwin seed --reseed", &self.masked, whole, self.whole_size);
         let base = row("baseline: COPY → COPY, 2 streams", &self.baseline, whole, self.whole_size);
         ratio("masked / baseline", masked / base);
+        cpu("client CPU, user + system", &self.masked, &self.baseline);
 
         let (s, b) = (self.subset_counts, self.baseline_subset_counts);
         println!(
@@ -716,6 +721,7 @@ impl Figures {
         // id % 10): compared per row.
         let per_row = |t: f64, c: Counts| t / (c.users + c.orders) as f64;
         ratio("masked / baseline, per row", per_row(masked, s) / per_row(base, b));
+        cpu("client CPU, user + system", &self.masked_subset, &self.baseline_subset);
 
         println!("peak memory of the masked whole copy (dbtwin's max RSS)");
         let small = self.masked.iter().filter_map(|t| t.rss).max();
@@ -774,6 +780,21 @@ fn row(what: &str, runs: &[Timed], rows: u64, bytes: u64) -> f64 {
 fn ratio(what: &str, ratio: f64) {
     let met = if ratio <= GOAL { "met" } else { "NOT met" };
     println!("  {what:<42} {ratio:>8.2}×   goal ≤ {GOAL}×: {met}");
+}
+
+/// The clients' CPU seconds (medians): what dbtwin spends beyond passing bytes on. On a machine
+/// whose cores the servers already keep busy, it adds to the wall clock.
+fn cpu(what: &str, masked: &[Timed], baseline: &[Timed]) {
+    let median_cpu = |runs: &[Timed]| {
+        let all: Option<Vec<Duration>> = runs.iter().map(|t| t.cpu).collect();
+        all.filter(|a| !a.is_empty()).map(|a| median(a).as_secs_f64())
+    };
+    let show = |s: Option<f64>| s.map_or("?".to_string(), |s| format!("{s:.2} s"));
+    println!(
+        "  {what:<42} masked {}, baseline {}",
+        show(median_cpu(masked)),
+        show(median_cpu(baseline))
+    );
 }
 
 fn mib(kib: Option<u64>) -> String {
@@ -857,12 +878,13 @@ fn context() -> String {
 /// Runs a command to the end, timing it and reading its peak resident set: from `/usr/bin/time
 /// -f %M` when the host has it (the kernel's own figure at exit), else by polling `VmHWM` (a
 /// high-water mark, so a poll misses only growth in its last interval).
-fn time_with_peak_rss(cmd: Command) -> Result<(Duration, Option<u64>), String> {
+fn time_with_peak_rss(cmd: Command) -> Result<(Duration, Option<u64>, Option<Duration>), String> {
     const GNU_TIME: &str = "/usr/bin/time";
     if Path::new(GNU_TIME).exists() {
         let out = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
         let mut timed = Command::new(GNU_TIME);
-        timed.current_dir(ROOT).args(["-f", "%M", "-o"]).arg(out.path()).arg(cmd.get_program());
+        timed.current_dir(ROOT).args(["-f", "%M %U %S", "-o"]).arg(out.path());
+        timed.arg(cmd.get_program());
         timed.args(cmd.get_args());
         for (name, value) in cmd.get_envs() {
             match value {
@@ -873,10 +895,12 @@ fn time_with_peak_rss(cmd: Command) -> Result<(Duration, Option<u64>), String> {
         let start = Instant::now();
         run(&mut timed)?;
         let elapsed = start.elapsed();
-        let rss = std::fs::read_to_string(out.path())
-            .ok()
-            .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
-        return Ok((elapsed, rss));
+        let report = std::fs::read_to_string(out.path()).unwrap_or_default();
+        let fields: Vec<&str> = report.lines().last().unwrap_or("").split_whitespace().collect();
+        let rss = fields.first().and_then(|f| f.parse().ok());
+        let seconds = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        let cpu = seconds(1).zip(seconds(2)).map(|(u, s)| Duration::from_secs_f64(u + s));
+        return Ok((elapsed, rss, cpu));
     }
     let mut cmd = cmd;
     let start = Instant::now();
@@ -891,7 +915,17 @@ fn time_with_peak_rss(cmd: Command) -> Result<(Duration, Option<u64>), String> {
     }
     let elapsed = start.elapsed();
     running.wait()?;
-    Ok((elapsed, peak))
+    Ok((elapsed, peak, None))
+}
+
+/// This process's CPU time so far (user + system, every thread), from /proc.
+fn own_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    // utime and stime are fields 14 and 15, in USER_HZ (100 on Linux).
+    Some(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
 }
 
 fn vm_hwm(status: &str) -> Option<u64> {

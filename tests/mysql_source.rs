@@ -1,8 +1,9 @@
-//! Reading a MariaDB source for masked copies, against real servers started by the binary: rows
-//! holding every awkward value (tabs, line breaks, backslashes, NUL, NULL against the empty
-//! string, binary bytes, dates, times, decimals, bits) go through `copy_out` and `load_rows` into
-//! a twin table and come out byte for byte identical; the snapshot is consistent even on a server
-//! whose default isolation is READ COMMITTED, read-only, and free of the URL's statement bound.
+//! Reading a MariaDB source for masked copies (and a MySQL 9 one, on the best-effort sid
+//! image), against real servers started by the binary: rows holding every awkward value (tabs,
+//! line breaks, backslashes, NUL, NULL against the empty string, binary bytes, dates, times,
+//! decimals, bits) go through `copy_out` and `load_rows` into a twin table and come out byte for
+//! byte identical; the snapshot is consistent even on a server whose default isolation is READ
+//! COMMITTED, read-only, and free of the URL's statement bound.
 
 mod common;
 
@@ -72,10 +73,10 @@ INSERT INTO src VALUES
 
 const BIG_ROWS: u64 = 200_000;
 
-fn profile(version: &str) -> String {
+fn profile(engine: &str, version: &str) -> String {
     format!(
-        "name: srctest\n{DEFAULTS}services:\n  s:\n    databases:\n      main: {{ engine: mariadb, version: \"{version}\", migrations: migrations }}\n\
-         images:\n  mariadb: {{ \"10.11\": dbtwin-offline/mariadb:10.11, \"11.8\": dbtwin-offline/mariadb:11.8 }}\n"
+        "name: srctest\n{DEFAULTS}services:\n  s:\n    databases:\n      main: {{ engine: {engine}, version: \"{version}\", migrations: migrations }}\n\
+         images:\n  mariadb: {{ \"10.11\": dbtwin-offline/mariadb:10.11, \"11.8\": dbtwin-offline/mariadb:11.8 }}\n  mysql: {{ \"9\": dbtwin-offline/mysql:9 }}\n"
     )
 }
 
@@ -124,7 +125,7 @@ async fn copy(
     (read.unwrap(), loaded.unwrap())
 }
 
-async fn story(version: &str) {
+async fn story(engine: &str, version: &str) {
     let Some(rt) = docker().await else { return };
     let _slot = Slot::take().await;
     let env = unique_env("mysql-source");
@@ -132,7 +133,7 @@ async fn story(version: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("migrations")).unwrap();
     std::fs::write(dir.path().join("migrations/V1__schema.sql"), SCHEMA).unwrap();
-    let profile = write_profile(dir.path(), "p.yaml", &profile(version));
+    let profile = write_profile(dir.path(), "p.yaml", &profile(engine, version));
     let mut up = dbtwin();
     up.args(["up", "-p", profile.to_str().unwrap(), "--env", &env]);
     assert_success(&run(up).await);
@@ -141,7 +142,9 @@ async fn story(version: &str) {
     let (app_url, admin_url) = (&urls["S_MAIN_URL"], &urls["S_MAIN_ADMIN_URL"]);
     let mut admin = conn(admin_url).await;
     admin.query_drop(ROWS).await.unwrap();
-    admin.query_drop(format!("SET SESSION max_recursive_iterations = {BIG_ROWS}")).await.unwrap();
+    let recursion =
+        if engine == "mysql" { "cte_max_recursion_depth" } else { "max_recursive_iterations" };
+    admin.query_drop(format!("SET SESSION {recursion} = {BIG_ROWS}")).await.unwrap();
     admin
         .query_drop(format!(
             "INSERT INTO big WITH RECURSIVE seq (n) AS \
@@ -150,6 +153,9 @@ async fn story(version: &str) {
         ))
         .await
         .unwrap();
+    // MySQL ships with LOAD DATA LOCAL off; dbtwin's prepare_load turns it on, which this story
+    // (driving load_rows directly) does by hand.
+    admin.query_drop("SET GLOBAL local_infile = 1").await.unwrap();
     // Production servers often default to READ COMMITTED, where WITH CONSISTENT SNAPSHOT alone
     // gives no snapshot. New sessions take the global default.
     admin.query_drop("SET GLOBAL TRANSACTION ISOLATION LEVEL READ COMMITTED").await.unwrap();
@@ -205,7 +211,7 @@ async fn story(version: &str) {
         .await
         .unwrap();
     eprintln!(
-        "mariadb {version}: {BIG_ROWS} rows ({} MB of values) copied and loaded in {:.2}s",
+        "{engine} {version}: {BIG_ROWS} rows ({} MB of values) copied and loaded in {:.2}s",
         bytes.unwrap_or(0) / 1_000_000,
         took.as_secs_f64()
     );
@@ -225,7 +231,7 @@ async fn story(version: &str) {
         });
     assert_eq!(read.unwrap(), BIG_ROWS);
     eprintln!(
-        "mariadb {version}: copy_out alone: {BIG_ROWS} rows, {} KiB in {chunks} chunks, {:.2}s",
+        "{engine} {version}: copy_out alone: {BIG_ROWS} rows, {} KiB in {chunks} chunks, {:.2}s",
         text / 1024,
         started.elapsed().as_secs_f64()
     );
@@ -291,10 +297,18 @@ async fn story(version: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mariadb_11_8_rows_go_through_the_text_format_unchanged() {
-    story("11.8").await;
+    story("mariadb", "11.8").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mariadb_10_11_rows_go_through_the_text_format_unchanged() {
-    story("10.11").await;
+    story("mariadb", "10.11").await;
+}
+
+/// MySQL 9 runs on an image built from Debian sid, best effort: `tests/run` runs this with the
+/// other sid stories when the image could be built.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "sid images are best effort: run by tests/run with --ignored"]
+async fn mysql_9_rows_go_through_the_text_format_unchanged() {
+    story("mysql", "9").await;
 }

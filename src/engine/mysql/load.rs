@@ -42,12 +42,38 @@ fn filled_query(tables: &[String]) -> String {
 
 /// The LOAD DATA statement for the text bulk format. The separators are hex literals so the
 /// statement means the same under `NO_BACKSLASH_ESCAPES`, where `'\t'` would be two characters.
-fn load_statement(table: &str, columns: &[String]) -> String {
-    let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+///
+/// The file is UTF-8 text, except in the columns in `binary` (BINARY, VARBINARY, BLOB, BIT),
+/// whose bytes are arbitrary. MySQL 8 and later refuse bytes that are not UTF-8 in a file read
+/// as utf8mb4 (error 1300) even for a binary column; a table with such columns is read as
+/// `binary` instead, its binary columns taking their bytes as they are and every other column
+/// its text converted from UTF-8 (so a latin1 column still gets its characters, not the bytes).
+fn load_statement(table: &str, columns: &[String], binary: &BTreeSet<String>) -> String {
+    let format = "FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C' \
+                  LINES TERMINATED BY X'0A'";
+    if !columns.iter().any(|c| binary.contains(c)) {
+        let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+        return format!(
+            "LOAD DATA LOCAL INFILE 'dbtwin' INTO TABLE {} CHARACTER SET utf8mb4 {format} ({list})",
+            ident(table)
+        );
+    }
+    let vars = (0..columns.len()).map(|i| format!("@v{i}")).collect::<Vec<_>>().join(", ");
+    let set = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if binary.contains(c) {
+                format!("{} = @v{i}", ident(c))
+            } else {
+                format!("{} = CONVERT(@v{i} USING utf8mb4)", ident(c))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
-        "LOAD DATA LOCAL INFILE 'dbtwin' INTO TABLE {} CHARACTER SET utf8mb4 \
-         FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C' \
-         LINES TERMINATED BY X'0A' ({list})",
+        "LOAD DATA LOCAL INFILE 'dbtwin' INTO TABLE {} CHARACTER SET binary {format} ({vars}) \
+         SET {set}",
         ident(table)
     )
 }
@@ -129,6 +155,21 @@ impl Session {
         Ok(Restore::default())
     }
 
+    /// The table's columns whose values are bytes, not text.
+    async fn binary_columns(&mut self, table: &str) -> Result<BTreeSet<String>, EngineError> {
+        let names: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND DATA_TYPE IN \
+                 ('binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit')",
+                (table,),
+            )
+            .await
+            .map_err(|e| query_error(&format!("failed to read the columns of {table}"), e))?;
+        Ok(names.into_iter().collect())
+    }
+
     /// MySQL 8 and later ship with `local_infile` off; MariaDB with it on. The admin may turn it
     /// on; an admin who may not gets the server's refusal, with its reason, at the first load.
     async fn allow_local_infile(&mut self) -> Result<(), EngineError> {
@@ -201,7 +242,14 @@ impl Session {
             .map(Ok);
             Ok(stream.boxed())
         });
-        if let Err(e) = self.conn.query_drop(load_statement(table, columns)).await {
+        let binary = match self.binary_columns(table).await {
+            Ok(binary) => binary,
+            Err(e) => {
+                let _ = self.conn.query_drop("ROLLBACK").await;
+                return Err(failed(e.to_string()));
+            }
+        };
+        if let Err(e) = self.conn.query_drop(load_statement(table, columns, &binary)).await {
             // Refused before the server asked for the file, the handler is still set and holds
             // the channel: replacing it lets the generator see the load has stopped. The
             // replacement fails a later LOAD DATA LOCAL as if no handler were set, but keeps the
@@ -318,11 +366,21 @@ mod tests {
     #[test]
     fn load_statement_reads_the_text_format() {
         let columns = ["id".to_string(), "e`mail".to_string()];
+        let none = BTreeSet::new();
         assert_eq!(
-            load_statement("orders", &columns),
+            load_statement("orders", &columns, &none),
             "LOAD DATA LOCAL INFILE 'dbtwin' INTO TABLE `orders` CHARACTER SET utf8mb4 \
              FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C' \
              LINES TERMINATED BY X'0A' (`id`, `e``mail`)"
+        );
+        // Bytes in one column: read as binary, the text converted from UTF-8.
+        let binary = BTreeSet::from(["e`mail".to_string(), "elsewhere".to_string()]);
+        assert_eq!(
+            load_statement("orders", &columns, &binary),
+            "LOAD DATA LOCAL INFILE 'dbtwin' INTO TABLE `orders` CHARACTER SET binary \
+             FIELDS TERMINATED BY X'09' ENCLOSED BY '' ESCAPED BY X'5C' \
+             LINES TERMINATED BY X'0A' (@v0, @v1) \
+             SET `id` = CONVERT(@v0 USING utf8mb4), `e``mail` = @v1"
         );
     }
 

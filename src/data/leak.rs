@@ -5,9 +5,8 @@
 //! does not grow with the source, and a cell that is not an original is told apart at once
 //! (whole, or word by word). What the filter calls a match is only a suspect: its fingerprint is
 //! remembered, and before the copy commits the originals are read once more and each suspect is
-//! confirmed or dismissed exactly ([`Originals::confirm`]). A source small enough to read into
-//! memory anyway (a Redis keyspace) keeps the fingerprints sorted instead, and its matches are
-//! certain.
+//! confirmed or dismissed exactly ([`confirm`]). A source small enough to read into memory
+//! anyway (a Redis keyspace) keeps the fingerprints sorted instead, and its matches are certain.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -19,9 +18,10 @@ use crate::engine::bulk::unescape;
 /// is one.
 const SEPARATORS: &[u8] = b" \t\r\n,;:=/?&!#<>()[]{}\"'|";
 
-/// The Bloom filter's size bounds: at least 64 KiB, at most 4 MiB (2^25 bits, half an L2 cache
-/// here: a value costs one cache miss), else 16 bits per expected value (a false suspect about
-/// once in a few thousand words; each costs only a look among the originals read again).
+/// The Bloom filter's size bounds: at least 64 KiB, at most 4 MiB (2^25 bits, an eighth of the
+/// L3 cache here: a value costs one cache miss), else 16 bits per expected value (a false
+/// suspect about once in a few thousand words; each costs only a look among the originals read
+/// again).
 const MIN_BITS: usize = 1 << 19;
 const MAX_BITS: usize = 1 << 25;
 const BITS_PER_VALUE: usize = 16;
@@ -65,7 +65,7 @@ impl Originals {
         }
     }
 
-    /// Whether a match is certain (no [`confirm`](Self::confirm) needed).
+    /// Whether a match is certain (no [`confirm`] needed).
     pub fn is_exact(&self) -> bool {
         matches!(self.set, Set::Exact(_))
     }

@@ -688,22 +688,26 @@ struct LeakCheck {
     key: Arc<MaskKey>,
 }
 
+/// Why a masking thread stopped before the end of its table.
+enum Stop {
+    /// The originals could not be read (the read's own error is reported by the copy).
+    NoOriginals,
+    /// The first leak check found a cell equal to its original.
+    Leak(Stats),
+}
+
 impl LeakCheck {
     /// The originals when they have been read.
-    fn ready(&self) -> Result<Option<&Originals>, String> {
+    fn ready(&self) -> Result<Option<&Originals>, Stop> {
         match self.originals.get() {
             None => Ok(None),
-            Some(Some(originals)) => Ok(Some(originals)),
-            Some(None) => Err("the originals the leak check needs could not be read".to_owned()),
+            Some(read) => read.as_ref().map(Some).ok_or(Stop::NoOriginals),
         }
     }
 
     /// The originals, once read (blocking).
-    fn wait(&self) -> Result<&Originals, String> {
-        self.originals
-            .wait()
-            .as_ref()
-            .ok_or_else(|| "the originals the leak check needs could not be read".to_owned())
+    fn wait(&self) -> Result<&Originals, Stop> {
+        self.originals.wait().as_ref().ok_or(Stop::NoOriginals)
     }
 
     /// Cells per column holding a confirmed original: the suspects looked for among the
@@ -748,9 +752,9 @@ async fn masked_rows(
                 let chunk = receiver.blocking_recv();
                 drop(receiver);
                 let Some(chunk) = chunk else { break };
-                let mut originals = leak.ready().map_err(|e| (e, Stats::new(0)))?;
+                let mut originals = leak.ready()?;
                 if originals.is_none() && held.bytes >= HELD_MAX {
-                    originals = Some(leak.wait().map_err(|e| (e, Stats::new(0)))?);
+                    originals = Some(leak.wait()?);
                 }
                 if let Some(originals) = originals {
                     held.settle(originals, &mut stats);
@@ -759,7 +763,7 @@ async fn masked_rows(
                 rows += mask_chunk(&plan, originals, &chunk, &mut out, &mut stats, &mut held);
                 done.fetch_add(rows - before, Ordering::Relaxed);
                 if stats.unchanged.iter().any(|&n| n > 0) {
-                    return Err((String::new(), stats));
+                    return Err(Stop::Leak(stats));
                 }
                 if out.len() >= CHUNK_BYTES {
                     let full = std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096));
@@ -772,7 +776,7 @@ async fn masked_rows(
                 let _ = tx.blocking_send(out);
             }
             if !held.is_empty() {
-                held.settle(leak.wait().map_err(|e| (e, Stats::new(0)))?, &mut stats);
+                held.settle(leak.wait()?, &mut stats);
             }
             Ok((rows, stats))
         })
@@ -784,8 +788,10 @@ async fn masked_rows(
     let mut stats = Stats::new(plan.columns.len());
     for worker in masked {
         match worker.map_err(|_| "the masking stopped early".to_owned())? {
-            Err((failed, _)) if !failed.is_empty() => return Err(failed),
-            Err((_, found)) => {
+            Err(Stop::NoOriginals) => {
+                return Err("the originals the leak check needs could not be read".to_owned());
+            }
+            Err(Stop::Leak(found)) => {
                 stats.merge(found);
                 return Err(stats.report(&plan));
             }
@@ -1034,6 +1040,9 @@ async fn originals(
     input: &MaskedInput,
     personal: &[(String, Vec<String>)],
 ) -> Result<Originals, DataError> {
+    if personal.is_empty() {
+        return Ok(Originals::exact());
+    }
     let expected: u64 = personal
         .iter()
         .map(|(table, columns)| {
@@ -1041,9 +1050,6 @@ async fn originals(
             rows.unwrap_or(0) * columns.len() as u64
         })
         .sum();
-    if personal.is_empty() {
-        return Ok(Originals::exact());
-    }
     let mut originals = Originals::bounded(expected);
     read_originals(&input.source, personal, |value| originals.add(&input.key, value))
         .await

@@ -436,20 +436,16 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 values: values[n].take(),
             },
             _ => Filter::Children {
+                // The plan's parents are these edges, in this order, with their slots.
                 links: edges
                     .iter()
                     .filter(|e| e.child == n && in_subset[e.parent])
-                    .map(|e| {
-                        let s = slots
-                            .iter()
-                            .position(|(m, c)| *m == e.parent && *c == e.ref_columns)
-                            .expect("every link has a slot");
-                        Link {
-                            columns: e.columns.clone(),
-                            kept: keys[s].clone(),
-                            down: down[s].clone(),
-                            down_values: down_values[s].clone(),
-                        }
+                    .zip(&plans[n].parents)
+                    .map(|(e, &(_, s, _))| Link {
+                        columns: e.columns.clone(),
+                        kept: keys[s].clone(),
+                        down: down[s].clone(),
+                        down_values: down_values[s].clone(),
                     })
                     .collect(),
                 follow_children: follow_children(n),
@@ -470,21 +466,19 @@ fn sampled(h: u64, percent: f64) -> bool {
 /// The subset's tables, parents before their children where the graph allows (a cycle is cut
 /// anywhere), so that one pass sees most parents' rows before their children's.
 fn parents_first(nodes: &[TableNode], edges: &[Edge], in_subset: &[bool]) -> Vec<Node> {
-    fn visit(n: Node, edges: &[Edge], in_subset: &[bool], state: &mut [u8], out: &mut Vec<Node>) {
-        if state[n] != 0 {
+    fn visit(n: Node, edges: &[Edge], in_subset: &[bool], seen: &mut [bool], out: &mut Vec<Node>) {
+        if std::mem::replace(&mut seen[n], true) {
             return;
         }
-        state[n] = 1;
-        for e in edges.iter().filter(|e| e.child == n && e.parent != n && in_subset[e.parent]) {
-            visit(e.parent, edges, in_subset, state, out);
+        for e in edges.iter().filter(|e| e.child == n && in_subset[e.parent]) {
+            visit(e.parent, edges, in_subset, seen, out);
         }
-        state[n] = 2;
         out.push(n);
     }
-    let mut state = vec![0u8; nodes.len()];
+    let mut seen = vec![false; nodes.len()];
     let mut out = Vec::new();
     for n in (0..nodes.len()).filter(|&n| in_subset[n]) {
-        visit(n, edges, in_subset, &mut state, &mut out);
+        visit(n, edges, in_subset, &mut seen, &mut out);
     }
     out
 }

@@ -11,13 +11,17 @@
 //! pass through as bytes. Two leak checks run on the way: no masked cell may equal its own
 //! original (unless its rule keeps values by design), and no original value of a
 //! high-cardinality personal column may appear, whole or as a word, in any text cell that goes
-//! through without a rule (or in the parts of a JSON document no path names). The originals are
-//! read while the rows already flow, into a filter of bounded size ([`super::leak`]); the cells
-//! the check looks at wait for them, and the filter's suspects are confirmed against the
-//! originals, read again, before the table commits. Either check stops the table's load before
-//! it commits and names the columns.
+//! through without a rule (or in the parts of a JSON document no path names). The cells the
+//! second check looks at are held, each distinct cell once, until their table has gone by; then
+//! a PostgreSQL source is asked which of their candidates (the cells and their words, a few
+//! thousand at most, and a few lookups per copy) are originals, an exact answer from a scan the
+//! server does alone. Past those bounds, and for other sources, the originals are read into a
+//! filter of bounded size ([`super::leak`]), while the rows flow when the source reads tables
+//! side by side, and the filter's suspects are confirmed against the originals, read again,
+//! before the table commits. Either check stops the table's load before it commits and names
+//! the columns.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -601,13 +605,19 @@ pub async fn copy(
     });
     let mut emptied = names.clone();
     emptied.extend(checked.absent.iter().cloned());
-    let leak = Arc::new(LeakCheck {
-        originals: std::sync::OnceLock::new(),
-        personal: checked.personal.clone(),
-        source: input.source.clone(),
-        key: input.key.clone(),
-    });
+    let leak = Arc::new(LeakCheck::new(input, &checked.personal));
+    // With a source that reads tables on connections of their own, the originals are read only
+    // when a table's cells cannot be looked up on the source instead (too many distinct words),
+    // and then while the rows flow; a serial source reads them before its first table.
+    let lazy = input.source.parallel() && input.source.queries() && !checked.personal.is_empty();
+    let finished = tokio::sync::Notify::new();
     let reading = async {
+        if lazy {
+            tokio::select! {
+                () = leak.wanted.notified() => {}
+                () = finished.notified() => return Ok(()),
+            }
+        }
         let read = originals(request, input, &checked.personal).await;
         let (originals, failed) = match read {
             Ok(originals) => (Some(originals), None),
@@ -617,15 +627,19 @@ pub async fn copy(
         failed.map_or(Ok(()), Err)
     };
     let tables: Vec<Arc<TablePlan>> = checked.tables.into_iter().map(Arc::new).collect();
-    // The originals are read from the source while the target gets ready (its keys taken off,
-    // its tables emptied) and, when the source reads tables on connections of their own, while
-    // the rows flow: the cells the leak check looks at wait for them, never the load (only its
-    // commit does).
+    // The target gets ready (its keys taken off, its tables emptied) while the originals are
+    // read, when they are; with a parallel source the rows flow meanwhile too: the cells the
+    // leak check looks at wait for them, never the load (only its commit does).
     let (restore, results) = if input.source.parallel() {
         let (read, loaded) = tokio::join!(reading, async {
-            let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
-            let results = load_tables(request, input, &tables, &restore, &leak, events).await?;
-            Ok::<_, DataError>((restore, results))
+            let loaded = async {
+                let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+                let results = load_tables(request, input, &tables, &restore, &leak, events).await?;
+                Ok::<_, DataError>((restore, results))
+            }
+            .await;
+            finished.notify_one();
+            loaded
         });
         read?;
         loaded?
@@ -678,14 +692,20 @@ async fn load_tables(
         .await
 }
 
-/// What the second leak check needs: the originals' filter, and where to read them again to
-/// confirm its suspects.
+/// What the second leak check needs: where to look originals up, the originals' filter once
+/// read, and where to read them again to confirm its suspects.
 struct LeakCheck {
     /// Set once the originals are read; `None` when reading them failed.
     originals: std::sync::OnceLock<Option<Originals>>,
+    /// Notified when a table needs the originals read (a lazy read starts then).
+    wanted: tokio::sync::Notify,
     personal: Vec<(String, Vec<String>)>,
     source: Arc<SourceDb>,
     key: Arc<MaskKey>,
+    /// Candidates already looked up on the source: fingerprint → whether it is an original.
+    looked: std::sync::Mutex<HashMap<u64, bool>>,
+    /// Lookups sent so far.
+    lookups: std::sync::atomic::AtomicUsize,
 }
 
 /// Why a masking thread stopped before the end of its table.
@@ -696,7 +716,29 @@ enum Stop {
     Leak(Stats),
 }
 
+/// Lookups of held cells on the source per copy; after them, the originals are read instead.
+const LOOKUPS_MAX: usize = 4;
+/// Distinct candidates (cells and their words) one lookup sends at most, and their bytes.
+const LOOKUP_CANDIDATES: usize = 10_000;
+const LOOKUP_BYTES: usize = 512 << 10;
+
 impl LeakCheck {
+    fn new(input: &MaskedInput, personal: &[(String, Vec<String>)]) -> LeakCheck {
+        let check = LeakCheck {
+            originals: std::sync::OnceLock::new(),
+            wanted: tokio::sync::Notify::new(),
+            personal: personal.to_vec(),
+            source: input.source.clone(),
+            key: input.key.clone(),
+            looked: std::sync::Mutex::new(HashMap::new()),
+            lookups: std::sync::atomic::AtomicUsize::new(0),
+        };
+        if personal.is_empty() {
+            let _ = check.originals.set(Some(Originals::exact()));
+        }
+        check
+    }
+
     /// The originals when they have been read.
     fn ready(&self) -> Result<Option<&Originals>, Stop> {
         match self.originals.get() {
@@ -705,9 +747,102 @@ impl LeakCheck {
         }
     }
 
-    /// The originals, once read (blocking).
+    /// The originals, read for this call if they are not yet (blocking).
     fn wait(&self) -> Result<&Originals, Stop> {
+        self.wanted.notify_one();
         self.originals.wait().as_ref().ok_or(Stop::NoOriginals)
+    }
+
+    /// Looks the held cells of a table at, once every one of its rows has gone by: against the
+    /// originals when they are read, else by asking the source which of the cells' distinct
+    /// candidates are originals; too many candidates, or too many lookups, and the originals
+    /// are read after all.
+    async fn settle(self: &Arc<Self>, held: Held, stats: &mut Stats) -> Result<(), String> {
+        if held.is_empty() {
+            return Ok(());
+        }
+        let no_originals = || "the originals the leak check needs could not be read".to_owned();
+        if self.originals.get().is_none() {
+            match self.look_up(&held).await {
+                Ok(Some(originals)) => {
+                    for (column, cells) in held.cells.iter().enumerate() {
+                        for (text, count) in cells {
+                            let print = |c: &[u8]| super::leak::fingerprint(&self.key, c);
+                            if super::leak::candidates(text).any(|c| originals.contains(&print(c)))
+                            {
+                                stats.originals[column] += count;
+                            }
+                        }
+                    }
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("failed to look originals up on the source: {e}")),
+            }
+        }
+        let leak = self.clone();
+        let mut held = held;
+        let mut found = Stats::new(stats.originals.len());
+        let found = tokio::task::spawn_blocking(move || {
+            let originals = leak.wait().map_err(|_| ())?;
+            held.settle(originals, &mut found);
+            Ok::<_, ()>(found)
+        })
+        .await
+        .map_err(|_| no_originals())?
+        .map_err(|()| no_originals())?;
+        stats.merge(found);
+        Ok(())
+    }
+
+    /// The fingerprints, among the held cells' candidates, of originals: asked of the source
+    /// (those not asked before), on the snapshot's own session. `None` when there are too many
+    /// to ask, or the source cannot be asked.
+    async fn look_up(&self, held: &Held) -> Result<Option<HashSet<u64>>, EngineError> {
+        // PostgreSQL sources only: a source that is read table after table (MySQL) has its
+        // originals read before the first table instead.
+        if self.source.kind() != Some(EngineKind::Postgres) {
+            return Ok(None);
+        }
+        let mut asked: BTreeMap<u64, String> = BTreeMap::new();
+        let mut all = HashSet::new();
+        let mut bytes = 0;
+        {
+            let looked = self.looked.lock().expect("lookups never panic holding the lock");
+            for text in held.cells.iter().flat_map(HashMap::keys) {
+                for candidate in super::leak::candidates(text) {
+                    let print = super::leak::fingerprint(&self.key, candidate);
+                    if all.insert(print) && !looked.contains_key(&print) {
+                        bytes += candidate.len();
+                        let folded = String::from_utf8_lossy(candidate).to_ascii_lowercase();
+                        asked.insert(print, folded);
+                    }
+                }
+                if asked.len() > LOOKUP_CANDIDATES || bytes > LOOKUP_BYTES {
+                    return Ok(None);
+                }
+            }
+        }
+        if !asked.is_empty() {
+            if self.lookups.fetch_add(1, Ordering::Relaxed) >= LOOKUPS_MAX {
+                return Ok(None);
+            }
+            let values: Vec<&str> = asked.values().map(String::as_str).collect();
+            let mut originals = HashSet::new();
+            for (table, columns) in &self.personal {
+                let filter = folded_in(columns, &values);
+                read_values(&self.source, table, columns, Some(&filter), |value| {
+                    originals.insert(super::leak::fingerprint(&self.key, value));
+                })
+                .await?;
+            }
+            let mut looked = self.looked.lock().expect("lookups never panic holding the lock");
+            for print in asked.keys() {
+                looked.insert(*print, originals.contains(print));
+            }
+        }
+        let looked = self.looked.lock().expect("lookups never panic holding the lock");
+        Ok(Some(all.into_iter().filter(|p| looked.get(p) == Some(&true)).collect()))
     }
 
     /// Cells per column holding a confirmed original: the suspects looked for among the
@@ -768,17 +903,17 @@ async fn masked_rows(
                 if out.len() >= CHUNK_BYTES {
                     let full = std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096));
                     if tx.blocking_send(full).is_err() {
-                        return Ok((rows, stats));
+                        return Ok((rows, stats, held));
                     }
                 }
             }
             if !out.is_empty() {
                 let _ = tx.blocking_send(out);
             }
-            if !held.is_empty() {
-                held.settle(leak.wait()?, &mut stats);
+            if let Some(originals) = leak.ready()? {
+                held.settle(originals, &mut stats);
             }
-            Ok((rows, stats))
+            Ok((rows, stats, held))
         })
     });
     let masking = futures_util::future::join_all(masking.collect::<Vec<_>>());
@@ -786,6 +921,7 @@ async fn masked_rows(
     let (read, masked) = tokio::join!(reading, masking);
     let mut rows = 0;
     let mut stats = Stats::new(plan.columns.len());
+    let mut held = Held::default();
     for worker in masked {
         match worker.map_err(|_| "the masking stopped early".to_owned())? {
             Err(Stop::NoOriginals) => {
@@ -795,22 +931,25 @@ async fn masked_rows(
                 stats.merge(found);
                 return Err(stats.report(&plan));
             }
-            Ok((n, found)) => {
+            Ok((n, found, cells)) => {
                 rows += n;
                 stats.merge(found);
+                held.merge(cells);
             }
         }
     }
     read.map_err(|e| format!("failed to read the source: {e}"))?;
-    // The filter's suspects are settled before the rows commit.
+    // The cells still held, and the filter's suspects, are settled before the rows commit.
+    leak.settle(held, &mut stats).await?;
     if !stats.suspects.is_empty() {
-        stats.originals = leak
+        let confirmed = leak
             .confirm(&stats.suspects)
             .await
             .map_err(|e| format!("failed to read the originals again for the leak check: {e}"))?;
-        if stats.originals.iter().any(|&n| n > 0) {
-            return Err(stats.report(&plan));
-        }
+        stats.originals.iter_mut().zip(confirmed).for_each(|(n, more)| *n += more);
+    }
+    if stats.originals.iter().any(|&n| n > 0) {
+        return Err(stats.report(&plan));
     }
     Ok(rows)
 }
@@ -823,8 +962,8 @@ const HELD_MAX: usize = 4 << 20;
 /// until the originals are known: a column of a few distinct values costs a few entries.
 #[derive(Default)]
 struct Held {
-    /// Per column: cell → count.
-    cells: Vec<std::collections::HashMap<Box<[u8]>, u64>>,
+    /// Per column: cell → count (a fast hash: every cell the check looks at comes here).
+    cells: Vec<HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>>,
     bytes: usize,
 }
 
@@ -845,6 +984,24 @@ impl Held {
 
     fn is_empty(&self) -> bool {
         self.bytes == 0
+    }
+
+    /// Takes another thread's cells in.
+    fn merge(&mut self, other: Held) {
+        for (column, cells) in other.cells.into_iter().enumerate() {
+            for (text, count) in cells {
+                if self.cells.len() <= column {
+                    self.cells.resize_with(column + 1, Default::default);
+                }
+                match self.cells[column].get_mut(&text) {
+                    Some(n) => *n += count,
+                    None => {
+                        self.bytes += text.len() + 64;
+                        self.cells[column].insert(text, count);
+                    }
+                }
+            }
+        }
     }
 
     /// Looks at every held cell, and forgets them.
@@ -1015,23 +1172,34 @@ async fn read_originals(
     mut each: impl FnMut(&[u8]),
 ) -> Result<(), EngineError> {
     for (table, columns) in personal {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-        let reading = source.stream_serial(table, columns, None, tx);
-        let collecting = async {
-            while let Some(chunk) = rx.recv().await {
-                for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    for field in line.split(|&b| b == b'\t') {
-                        if field != b"\\N" && !field.is_empty() {
-                            each(unescape(field).as_bytes());
-                        }
+        read_values(source, table, columns, None, &mut each).await?;
+    }
+    Ok(())
+}
+
+/// Every non-empty value (unescaped) of `columns` of `table`, of the rows matching `filter`.
+async fn read_values(
+    source: &SourceDb,
+    table: &str,
+    columns: &[String],
+    filter: Option<&str>,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), EngineError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+    let reading = source.stream_serial(table, columns, filter, tx);
+    let collecting = async {
+        while let Some(chunk) = rx.recv().await {
+            for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                for field in line.split(|&b| b == b'\t') {
+                    if field != b"\\N" && !field.is_empty() {
+                        each(unescape(field).as_bytes());
                     }
                 }
             }
-        };
-        let (read, ()) = tokio::join!(reading, collecting);
-        read?;
-    }
-    Ok(())
+        }
+    };
+    let (read, ()) = tokio::join!(reading, collecting);
+    read.map(|_| ())
 }
 
 /// The originals, in a filter sized by the source's row estimates.
@@ -1275,24 +1443,30 @@ fn in_list(columns: &[String], values: &[Vec<Vec<u8>>], mysql: bool) -> String {
     if values.is_empty() {
         return "1 = 0".into();
     }
-    let quote = |raw: &[u8]| {
-        let text = unescape(raw);
-        let escaped = if mysql {
-            text.replace('\\', "\\\\").replace('\'', "''")
-        } else {
-            text.replace('\'', "''")
-        };
-        format!("'{escaped}'")
-    };
-    let ident = |c: &String| {
-        if mysql {
-            format!("`{}`", c.replace('`', "``"))
-        } else {
-            format!("\"{}\"", c.replace('"', "\"\""))
-        }
-    };
-    let mut sql = String::with_capacity(values.len() * 12);
     let single = columns.len() == 1;
+    if single && !mysql {
+        // One array literal: PostgreSQL parses it much faster than a list of constants.
+        let mut array = String::with_capacity(values.len() * 12);
+        array.push('{');
+        for (i, row) in values.iter().enumerate() {
+            if i > 0 {
+                array.push(',');
+            }
+            array.push('"');
+            for c in unescape(&row[0]).chars() {
+                if c == '"' || c == '\\' {
+                    array.push('\\');
+                }
+                array.push(c);
+            }
+            array.push('"');
+        }
+        array.push('}');
+        return format!("{} = ANY({})", ident(&columns[0], false), quote(&array, false));
+    }
+    let quote = |raw: &[u8]| quote(&unescape(raw), mysql);
+    let ident = |c: &String| ident(c, mysql);
+    let mut sql = String::with_capacity(values.len() * 12);
     if single {
         sql.push_str(&ident(&columns[0]));
     } else {
@@ -1315,6 +1489,36 @@ fn in_list(columns: &[String], values: &[Vec<Vec<u8>>], mysql: bool) -> String {
     }
     sql.push(')');
     sql
+}
+
+/// PostgreSQL's condition for rows where one of `columns`, as text and ASCII case folded (the
+/// "C" collation folds nothing else, as the fingerprints do), is among `values`, folded already.
+fn folded_in(columns: &[String], values: &[&str]) -> String {
+    let list = values.iter().map(|v| quote(v, false)).collect::<Vec<_>>().join(", ");
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| format!("lower(({})::text COLLATE \"C\") IN ({list})", ident(c, false)))
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+/// A string literal of one engine's SQL.
+fn quote(text: &str, mysql: bool) -> String {
+    let escaped = if mysql {
+        text.replace('\\', "\\\\").replace('\'', "''")
+    } else {
+        text.replace('\'', "''")
+    };
+    format!("'{escaped}'")
+}
+
+/// A quoted identifier of one engine's SQL.
+fn ident(name: &str, mysql: bool) -> String {
+    if mysql {
+        format!("`{}`", name.replace('`', "``"))
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 #[cfg(test)]
@@ -1368,7 +1572,22 @@ mod tests {
         };
         assert_eq!(
             push_down(&children, Some(EngineKind::Postgres)).unwrap(),
-            r#"("user_id" IN ('7', '9') OR ("a", "b") IN (('x', 'y')) OR 1 = 0)"#
+            r#"("user_id" = ANY('{"7","9"}') OR ("a", "b") IN (('x', 'y')) OR 1 = 0)"#
+        );
+        assert_eq!(
+            push_down(&children, Some(EngineKind::Mysql)).unwrap(),
+            r#"(`user_id` IN ('7', '9') OR (`a`, `b`) IN (('x', 'y')) OR 1 = 0)"#
+        );
+        // One key column on PostgreSQL: an array literal, its elements quoted for the array
+        // and the whole for SQL.
+        let odd = Filter::Ids {
+            columns: vec!["name".into()],
+            ids: Default::default(),
+            values: Some(vec![vec![br#"a"b\\c'd"#.to_vec()], vec![b"e f".to_vec()]]),
+        };
+        assert_eq!(
+            push_down(&odd, Some(EngineKind::Postgres)).unwrap(),
+            r#""name" = ANY('{"a\"b\\c''d","e f"}')"#
         );
         // One link whose values were too many to keep: nothing can be sent.
         let unknown = Filter::Children {
@@ -1376,6 +1595,15 @@ mod tests {
             follow_children: false,
         };
         assert_eq!(push_down(&unknown, Some(EngineKind::Mysql)), None);
+    }
+
+    #[test]
+    fn lookups_fold_each_column() {
+        let columns = vec!["email".to_owned(), "ph\"one".to_owned()];
+        assert_eq!(
+            folded_in(&columns, &["it's", "a\\b"]),
+            r#"(lower(("email")::text COLLATE "C") IN ('it''s', 'a\b') OR lower(("ph""one")::text COLLATE "C") IN ('it''s', 'a\b'))"#
+        );
     }
 
     #[test]

@@ -114,18 +114,8 @@ impl Originals {
         if self.count == 0 {
             return;
         }
-        if let Some(print) = self.matches(text) {
+        if let Some(print) = candidates(text).find_map(|c| self.matches(c)) {
             found(print);
-            return;
-        }
-        for word in text.split(|b| SEPARATORS.contains(b)) {
-            if !word.is_empty()
-                && word.len() < text.len()
-                && let Some(print) = self.matches(word)
-            {
-                found(print);
-                return;
-            }
         }
     }
 
@@ -191,8 +181,14 @@ pub fn confirm(key: &MaskKey, suspects: &HashSet<u64>, confirmed: &mut HashSet<u
     }
 }
 
+/// What of a cell may be an original: the whole cell, then each of its words.
+pub fn candidates(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let words = text.split(|b| SEPARATORS.contains(b));
+    std::iter::once(text).chain(words.filter(move |w| !w.is_empty() && w.len() < text.len()))
+}
+
 /// The keyed fingerprint of a value, case folded: `Alice@Example.com` is `alice@example.com`.
-fn fingerprint(key: &MaskKey, value: &[u8]) -> u64 {
+pub fn fingerprint(key: &MaskKey, value: &[u8]) -> u64 {
     if value.iter().any(u8::is_ascii_uppercase) {
         key.fingerprint(&value.to_ascii_lowercase())
     } else {

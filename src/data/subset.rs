@@ -48,12 +48,35 @@ pub struct SubsetDb<'a> {
 /// Key values as the source printed them: per row, its key's fields as raw text.
 pub type KeyValues = Vec<Vec<Vec<u8>>>;
 
+/// Rows' key hashes ([`hash_fields`]): uniform already, so the set hashes them no further.
+pub type RowSet = HashSet<u64, std::hash::BuildHasherDefault<Unhashed>>;
+
+/// The hasher of [`RowSet`]: a `u64` is its own hash.
+#[derive(Default)]
+pub struct Unhashed(u64);
+
+impl Hasher for Unhashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// How the copy filters one table's rows.
 #[derive(Debug)]
 pub enum Filter {
     /// Rows whose identity (primary key) hashes into `ids`; `values` holds their identities as
     /// raw text fields (when there are few enough to send the source as a condition).
-    Ids { columns: Vec<String>, ids: HashSet<u64>, values: Option<KeyValues> },
+    Ids { columns: Vec<String>, ids: RowSet, values: Option<KeyValues> },
     /// A table without a key of its own: rows referencing kept rows only.
     Children { links: Vec<Link>, follow_children: bool },
 }
@@ -62,9 +85,9 @@ pub enum Filter {
 pub struct Link {
     pub columns: Vec<String>,
     /// Key values of the parent's kept rows.
-    pub kept: Arc<HashSet<u64>>,
+    pub kept: Arc<RowSet>,
     /// Key values of the parent's start and pulled rows.
-    pub down: Arc<HashSet<u64>>,
+    pub down: Arc<RowSet>,
     /// Their text, when few enough to send the source as a condition.
     pub down_values: Option<Arc<KeyValues>>,
 }
@@ -256,9 +279,9 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         .collect();
     // The key values of kept rows, of rows other kept rows need, and of start and pulled rows
     // (downstream); the text of downstream values a deferred leaf's copy can send its source.
-    let mut keys: Vec<HashSet<u64>> = vec![HashSet::new(); slots.len()];
-    let mut need: Vec<HashSet<u64>> = vec![HashSet::new(); slots.len()];
-    let mut down: Vec<HashSet<u64>> = vec![HashSet::new(); slots.len()];
+    let mut keys: Vec<RowSet> = vec![RowSet::default(); slots.len()];
+    let mut need: Vec<RowSet> = vec![RowSet::default(); slots.len()];
+    let mut down: Vec<RowSet> = vec![RowSet::default(); slots.len()];
     let mut down_values: Vec<Option<KeyValues>> = (0..slots.len())
         .map(|s| {
             let wanted = (0..nodes.len())
@@ -269,7 +292,7 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
 
     // Start rows: those of a `where` or a `limit` are read first; a share by `percent` alone
     // is decided during the table's own scans.
-    let mut start: HashMap<Node, HashSet<u64>> = HashMap::new();
+    let mut start: HashMap<Node, RowSet> = HashMap::new();
     let mut share: HashMap<Node, f64> = HashMap::new();
     for &n in &starts {
         let node = &nodes[n];
@@ -306,7 +329,7 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         } else {
             None
         };
-        let mut ids = HashSet::new();
+        let mut ids = RowSet::default();
         let limit = rule.limit.unwrap_or(u64::MAX);
         let percent = rule.percent;
         scan(db.source, node.db, &node.table, identity, filter.as_deref(), |fields| {
@@ -323,7 +346,7 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     }
 
     // The fixpoint.
-    let mut kept: Vec<HashSet<u64>> = vec![HashSet::new(); nodes.len()];
+    let mut kept: Vec<RowSet> = vec![RowSet::default(); nodes.len()];
     // The kept identities as text, while there are few enough to push down to the source.
     let mut values: Vec<Option<KeyValues>> = vec![Some(Vec::new()); nodes.len()];
     // Only tables whose inputs changed are scanned again: a table whose own rows were asked
@@ -423,8 +446,8 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         }
     }
 
-    let keys: Vec<Arc<HashSet<u64>>> = keys.into_iter().map(Arc::new).collect();
-    let down: Vec<Arc<HashSet<u64>>> = down.into_iter().map(Arc::new).collect();
+    let keys: Vec<Arc<RowSet>> = keys.into_iter().map(Arc::new).collect();
+    let down: Vec<Arc<RowSet>> = down.into_iter().map(Arc::new).collect();
     let down_values: Vec<Option<Arc<KeyValues>>> =
         down_values.into_iter().map(|v| v.map(Arc::new)).collect();
     for &n in &members {

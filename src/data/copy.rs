@@ -873,9 +873,14 @@ async fn masked_rows(
     // two threads, so one wide table does not wait on one core.
     let workers = if plan.masks.iter().any(Option::is_some) { MASK_THREADS } else { 1 };
     let raw_rx = Arc::new(std::sync::Mutex::new(raw_rx));
-    let masking = (0..workers).map(|_| {
+    // The cells the first thread holds after its first chunk are looked up on the source while
+    // the rows flow: a column of few distinct values shows them all early, and the lookup at
+    // the end of the table then has nothing left to ask.
+    let (early_tx, mut early_rx) = tokio::sync::mpsc::channel::<Held>(1);
+    let masking = (0..workers).map(|worker| {
         let (plan, leak, raw_rx, tx, done) =
             (plan.clone(), leak.clone(), raw_rx.clone(), tx.clone(), done.clone());
+        let mut early = (worker == 0).then(|| early_tx.clone());
         tokio::task::spawn_blocking(move || {
             let mut stats = Stats::new(plan.columns.len());
             let mut held = Held::default();
@@ -897,6 +902,12 @@ async fn masked_rows(
                 let before = rows;
                 rows += mask_chunk(&plan, originals, &chunk, &mut out, &mut stats, &mut held);
                 done.fetch_add(rows - before, Ordering::Relaxed);
+                if originals.is_none()
+                    && !held.is_empty()
+                    && let Some(early) = early.take()
+                {
+                    let _ = early.try_send(held.clone());
+                }
                 if stats.unchanged.iter().any(|&n| n > 0) {
                     return Err(Stop::Leak(stats));
                 }
@@ -917,8 +928,14 @@ async fn masked_rows(
         })
     });
     let masking = futures_util::future::join_all(masking.collect::<Vec<_>>());
-    drop(tx);
-    let (read, masked) = tokio::join!(reading, masking);
+    drop((tx, early_tx));
+    let looking = async {
+        while let Some(cells) = early_rx.recv().await {
+            // A failure here is met again, and reported, by the lookup at the end.
+            let _ = leak.look_up(&cells).await;
+        }
+    };
+    let (read, masked, ()) = tokio::join!(reading, masking, looking);
     let mut rows = 0;
     let mut stats = Stats::new(plan.columns.len());
     let mut held = Held::default();
@@ -960,7 +977,7 @@ const HELD_MAX: usize = 4 << 20;
 
 /// Cells the leak check looks at, held (unescaped, each distinct cell once with its count)
 /// until the originals are known: a column of a few distinct values costs a few entries.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Held {
     /// Per column: cell → count (a fast hash: every cell the check looks at comes here).
     cells: Vec<HashMap<Box<[u8]>, u64, foldhash::fast::RandomState>>,
@@ -1495,9 +1512,16 @@ fn in_list(columns: &[String], values: &[Vec<Vec<u8>>], mysql: bool) -> String {
 /// "C" collation folds nothing else, as the fingerprints do), is among `values`, folded already.
 fn folded_in(columns: &[String], values: &[&str]) -> String {
     let list = values.iter().map(|v| quote(v, false)).collect::<Vec<_>>().join(", ");
+    // Folding ASCII keeps a value's length in characters (whatever the server's encoding), a
+    // cheaper test than folding: most rows are passed over before any.
+    let lengths: BTreeSet<usize> = values.iter().map(|v| v.chars().count()).collect();
+    let lengths = lengths.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
     let parts: Vec<String> = columns
         .iter()
-        .map(|c| format!("lower(({})::text COLLATE \"C\") IN ({list})", ident(c, false)))
+        .map(|c| {
+            let text = format!("({})::text", ident(c, false));
+            format!("(length({text}) IN ({lengths}) AND lower({text} COLLATE \"C\") IN ({list}))")
+        })
         .collect();
     format!("({})", parts.join(" OR "))
 }
@@ -1602,7 +1626,7 @@ mod tests {
         let columns = vec!["email".to_owned(), "ph\"one".to_owned()];
         assert_eq!(
             folded_in(&columns, &["it's", "a\\b"]),
-            r#"(lower(("email")::text COLLATE "C") IN ('it''s', 'a\b') OR lower(("ph""one")::text COLLATE "C") IN ('it''s', 'a\b'))"#
+            r#"((length(("email")::text) IN (3, 4) AND lower(("email")::text COLLATE "C") IN ('it''s', 'a\b')) OR (length(("ph""one")::text) IN (3, 4) AND lower(("ph""one")::text COLLATE "C") IN ('it''s', 'a\b')))"#
         );
     }
 

@@ -274,10 +274,62 @@ async fn postgres_inference_generators_determinism_and_reseed() {
     status.args(["status", "--env", &env, "--check"]);
     assert_eq!(run(status).await.status.code(), Some(0));
 
+    foreign_keys_come_back_validated_either_way(&urls["A_MAIN_ADMIN_URL"], &a).await;
+
     let mut down = dbtwin();
     down.args(["down", "--env", &env]);
     assert_success(&run(down).await);
     assert!(leftovers(&rt, &env).await.is_empty());
+}
+
+/// A foreign key whose columns lead an index (memberships.person_id, first in the primary key)
+/// comes back validated by a merge of the two indexes; one whose columns lead none (the
+/// composite key to projects) as the server chooses. Both still refuse a row without its
+/// parent, name it, and come back once the row is gone.
+async fn foreign_keys_come_back_validated_either_way(admin_url: &str, a: &tokio_postgres::Client) {
+    use dbtwin::engine::{Session, Target};
+    let mut target = Target::from_url(admin_url).unwrap();
+    target.read_only = false;
+    let mut session = Session::connect(&target).await.unwrap();
+    let restore = session.prepare_load(&["memberships".to_owned()], false).await.unwrap();
+    let (merged, plain): (Vec<&String>, Vec<&String>) =
+        restore.foreign_keys.iter().partition(|s| s.starts_with("/* indexed */"));
+    assert_eq!(merged.len(), 1, "{:?}", restore.foreign_keys);
+    assert!(merged[0].contains("memberships_person_id_fkey"), "{merged:?}");
+    assert_eq!(plain.len(), 1, "{:?}", restore.foreign_keys);
+    assert!(plain[0].contains("(team_id, number)"), "{plain:?}");
+
+    // With the keys off: a member nobody is, and a membership of a project that does not exist.
+    a.batch_execute(
+        "INSERT INTO memberships SELECT (SELECT max(id) FROM people) + 1, team_id, number, 'ghost'
+           FROM projects LIMIT 1;
+         INSERT INTO memberships SELECT id, 999999, 1, 'lost' FROM people LIMIT 1;",
+    )
+    .await
+    .unwrap();
+    for (_, statements) in &restore.keys {
+        session.restore(statements).await.unwrap();
+    }
+    for (statement, name) in
+        [(merged[0], "memberships_person_id_fkey"), (plain[0], "memberships_team_id_number_fkey")]
+    {
+        let error = session.restore(std::slice::from_ref(statement)).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("violates foreign key constraint"), "{text}");
+        assert!(text.contains(name), "{text}");
+        assert!(!text.contains("/* indexed */"), "the marker is not shown: {text}");
+    }
+    a.batch_execute("DELETE FROM memberships WHERE role IN ('ghost', 'lost')").await.unwrap();
+    session.restore(&restore.foreign_keys).await.unwrap();
+    session.finish_load().await.unwrap();
+    assert_eq!(
+        scalar(a, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'memberships'::regclass AND contype = 'f' AND convalidated").await,
+        2
+    );
+    // The session's planner settings are its own again after the merge.
+    let hashjoin = session.query_text("SHOW enable_hashjoin").await.unwrap();
+    assert_eq!(hashjoin, [[Some("on".to_owned())]]);
+    session.close().await;
 }
 
 #[tokio::test]

@@ -9,6 +9,13 @@
 //! and foreign key as it builds them. Triggers do not fire during the load
 //! (`session_replication_role = replica`, as a data-only restore does): the rows are generated
 //! consistent, and a trigger writing into another table would add rows dbtwin did not plan.
+//!
+//! A foreign key comes back validated by one query over both tables. When an index leads with
+//! the referencing columns (the usual index on `orders.user_id`), the query is run as a merge of
+//! the two indexes, in key order, instead of the hash join the server picks by default for a
+//! big table (measured 0.39 s against 2.1–2.3 s for 3,000,000 orders referencing 1,000,000
+//! users: the hash join of a foreign key check runs on one core, with
+//! `maintenance_work_mem` as its memory).
 
 use std::collections::BTreeSet;
 
@@ -21,6 +28,9 @@ use crate::engine::session::Restore;
 
 /// The dbtwin_state key under which a pending restore is kept until the load has finished.
 const RESTORE_KEY: &str = "seed_restore";
+/// Marks a foreign key whose referencing columns lead a btree index: its validation merges the
+/// two indexes. A comment, so the statement stays valid SQL as it is recorded.
+const INDEXED: &str = "/* indexed */ ";
 
 /// `schema.table` as the catalog names it (public unprefixed) → a quoted, qualified name.
 pub(super) fn qualified(table: &str) -> String {
@@ -94,7 +104,16 @@ impl Session {
                 &format!(
                     "WITH t AS (SELECT unnest(({oids})) AS oid)
                      SELECT c.conrelid::regclass::text, c.conname::text, c.contype::text,
-                            pg_get_constraintdef(c.oid)
+                            pg_get_constraintdef(c.oid),
+                            c.contype = 'f' AND EXISTS (
+                              SELECT 1 FROM pg_index i
+                                JOIN pg_class ic ON ic.oid = i.indexrelid
+                                JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+                               WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+                                 AND i.indnkeyatts >= cardinality(c.conkey)
+                                 AND (SELECT array_agg(k) FROM unnest(i.indkey::int2[])
+                                        WITH ORDINALITY AS u(k, n)
+                                       WHERE n <= cardinality(c.conkey)) @> c.conkey)
                        FROM pg_constraint c
                       WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid IN (SELECT oid FROM t))
                          OR (c.contype = 'f' AND (c.conrelid IN (SELECT oid FROM t)
@@ -133,7 +152,8 @@ impl Session {
             let add = format!("ALTER TABLE {table} ADD CONSTRAINT {} {definition}", ident(&name));
             let drop = format!("ALTER TABLE {table} DROP CONSTRAINT {}", ident(&name));
             if kind == "f" {
-                restore.foreign_keys.push(add);
+                let indexed = row.get::<_, bool>(4);
+                restore.foreign_keys.push(if indexed { format!("{INDEXED}{add}") } else { add });
                 drop_fks.push(drop);
             } else {
                 by_table.entry(table).or_default().push(add);
@@ -225,17 +245,34 @@ impl Session {
     ) -> Result<(), EngineError> {
         // Index builds sort in memory up to this much (the default, 64 MB, spills to disk for a
         // million-row table); for this session only.
-        if statements
-            .iter()
-            .any(|s| s.contains(" INDEX ") || s.contains("PRIMARY KEY") || s.contains(" UNIQUE"))
-        {
+        // A foreign key's validation gets as much (the server uses it as the check's work_mem).
+        if statements.iter().any(|s| {
+            s.contains(" INDEX ")
+                || s.contains("PRIMARY KEY")
+                || s.contains(" UNIQUE")
+                || s.contains(" FOREIGN KEY ")
+        }) {
             self.client
                 .batch_execute("SET maintenance_work_mem = '256MB'")
                 .await
                 .map_err(|e| query_error("failed to size the index builds", e))?;
         }
         for statement in statements {
-            self.client.batch_execute(statement).await.map_err(|e| {
+            let (indexed, statement) = match statement.strip_prefix(INDEXED) {
+                Some(rest) => (true, rest),
+                None => (false, statement.as_str()),
+            };
+            let run = async {
+                if !indexed {
+                    return self.client.batch_execute(statement).await;
+                }
+                // The check's join, as a merge of the two indexes; this session only.
+                self.client.batch_execute("SET enable_hashjoin = off").await?;
+                let ran = self.client.batch_execute(statement).await;
+                let reset = self.client.batch_execute("RESET enable_hashjoin").await;
+                ran.and(reset)
+            };
+            run.await.map_err(|e| {
                 EngineError::new(format!(
                     "failed to put back what loading took away ({statement}): {}",
                     server_message(&e)

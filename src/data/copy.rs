@@ -37,7 +37,7 @@ use super::seedfile::SeedFile;
 use super::source::SourceDb;
 use super::subset::{DbSubset, Filter, SubsetDb, SubsetError};
 use crate::engine::EngineError;
-use crate::engine::bulk::{push_field, unescape};
+use crate::engine::bulk::{self, push_field, unescape};
 use crate::engine::session::{Restore, Session};
 use crate::event::DbRef;
 use crate::event::{Event, Events};
@@ -478,8 +478,8 @@ pub async fn check(
         let sampling = async {
             let mut rows = 0;
             while let Some(chunk) = rx.recv().await {
-                for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                    for (field, (_, sampler)) in line.split(|&b| b == b'\t').zip(&mut sample) {
+                for line in bulk::lines(&chunk) {
+                    for (field, (_, sampler)) in bulk::fields(line).zip(&mut sample) {
                         if field != b"\\N" {
                             sampler.add(&unescape(field));
                         }
@@ -1112,13 +1112,14 @@ fn mask_chunk(
     // Nothing to change and nothing to leave out: the chunk goes on as it came (whole lines),
     // after its text cells are looked at for originals.
     if plan.filter.is_none() && plan.masks.iter().all(Option::is_none) {
-        let scan = originals.is_none_or(|o| !o.is_empty()) && plan.scanned.iter().any(|s| *s);
-        for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let last = plan.scanned.iter().rposition(|s| *s);
+        let Some(last) = last.filter(|_| originals.is_none_or(|o| !o.is_empty())) else {
+            out.extend_from_slice(chunk);
+            return bulk::count_lines(chunk);
+        };
+        for line in bulk::lines(chunk) {
             rows += 1;
-            if !scan {
-                continue;
-            }
-            for (i, field) in line.split(|&b| b == b'\t').enumerate() {
+            for (i, field) in bulk::fields(line).enumerate().take(last + 1) {
                 if plan.scanned[i] && field != b"\\N" {
                     look(originals, held, stats, i, field, true);
                 }
@@ -1130,9 +1131,9 @@ fn mask_chunk(
     let mut fields: Vec<&[u8]> = Vec::with_capacity(plan.columns.len());
     let mut picked: Vec<&[u8]> = Vec::new();
     let (mut input, mut output) = (String::new(), String::new());
-    for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+    for line in bulk::lines(chunk) {
         fields.clear();
-        fields.extend(line.split(|&b| b == b'\t'));
+        fields.extend(bulk::fields(line));
         if let Some((filter, at)) = &plan.filter {
             picked.clear();
             picked.extend(at.iter().map(|&i| fields[i]));
@@ -1206,8 +1207,8 @@ async fn read_values(
     let reading = source.stream_serial(table, columns, filter, tx);
     let collecting = async {
         while let Some(chunk) = rx.recv().await {
-            for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                for field in line.split(|&b| b == b'\t') {
+            for line in bulk::lines(&chunk) {
+                for field in bulk::fields(line) {
                     if field != b"\\N" && !field.is_empty() {
                         each(unescape(field).as_bytes());
                     }

@@ -959,8 +959,10 @@ impl Halves {
                 break;
             }
         }
-        let a = r[..split].iter().fold(1_u128, |n, &radix| n * u128::from(radix));
-        let (a, b) = (u64::try_from(a).ok()?, u64::try_from(total / a).ok()?);
+        // Products, not `total / a`: a 128-bit division is a call, and this runs per value.
+        let size = |radices: &[u8]| radices.iter().fold(1_u128, |n, &x| n * u128::from(x));
+        let (a, b) =
+            (u64::try_from(size(&r[..split])).ok()?, u64::try_from(size(&r[split..])).ok()?);
         (a > 1 && b > 1).then_some(Halves { split, a, b })
     }
 
@@ -1016,34 +1018,65 @@ fn sub_mod(x: u64, y: u64, m: u64) -> u64 {
 /// after two), or, for values too long for two 64-bit halves, chained passes over the symbols.
 fn encrypt(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
     let Some(h) = Halves::of(r) else { return encrypt_chain(keys, d, r) };
-    let (left, right) = d.split_at_mut(h.split);
-    let (rl, rr) = r.split_at(h.split);
-    let (mut a, mut b) = (Halves::read(left, rl), Halves::read(right, rr));
-    for (j, key) in round_keys(keys).into_iter().enumerate() {
-        if j % 2 == 0 {
-            a = add_mod(a, round(key, b, h.a), h.a);
-        } else {
-            b = add_mod(b, round(key, a, h.b), h.b);
-        }
-    }
-    Halves::write(a, left, rl);
-    Halves::write(b, right, rr);
+    h.permute(d, r, |h, ab| h.encrypt(&round_keys(keys), ab));
 }
 
 fn decrypt(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
     let Some(h) = Halves::of(r) else { return decrypt_chain(keys, d, r) };
-    let (left, right) = d.split_at_mut(h.split);
-    let (rl, rr) = r.split_at(h.split);
-    let (mut a, mut b) = (Halves::read(left, rl), Halves::read(right, rr));
-    for (j, key) in round_keys(keys).into_iter().enumerate().rev() {
-        if j % 2 == 0 {
-            a = sub_mod(a, round(key, b, h.a), h.a);
-        } else {
-            b = sub_mod(b, round(key, a, h.b), h.b);
+    h.permute(d, r, |h, ab| h.decrypt(&round_keys(keys), ab));
+}
+
+impl Halves {
+    /// `d` read as its two halves, changed by `f`, and written back.
+    fn permute(&self, d: &mut [u8], r: &[u8], f: impl FnOnce(&Halves, (u64, u64)) -> (u64, u64)) {
+        let (left, right) = d.split_at_mut(self.split);
+        let (rl, rr) = r.split_at(self.split);
+        let (a, b) = f(self, (Halves::read(left, rl), Halves::read(right, rr)));
+        Halves::write(a, left, rl);
+        Halves::write(b, right, rr);
+    }
+
+    #[inline(always)]
+    fn encrypt(&self, keys: &[u64; ROUNDS], (mut a, mut b): (u64, u64)) -> (u64, u64) {
+        for (j, &key) in keys.iter().enumerate() {
+            if j % 2 == 0 {
+                a = add_mod(a, round(key, b, self.a), self.a);
+            } else {
+                b = add_mod(b, round(key, a, self.b), self.b);
+            }
+        }
+        (a, b)
+    }
+
+    #[inline(always)]
+    fn decrypt(&self, keys: &[u64; ROUNDS], (mut a, mut b): (u64, u64)) -> (u64, u64) {
+        for (j, &key) in keys.iter().enumerate().rev() {
+            if j % 2 == 0 {
+                a = sub_mod(a, round(key, b, self.a), self.a);
+            } else {
+                b = sub_mod(b, round(key, a, self.b), self.b);
+            }
+        }
+        (a, b)
+    }
+
+    /// The next value (`b` the low half), wrapping: [`increment`] on the integers.
+    fn next(&self, (a, b): (u64, u64)) -> (u64, u64) {
+        match (b + 1 < self.b, a + 1 < self.a) {
+            (true, _) => (a, b + 1),
+            (false, true) => (a + 1, 0),
+            (false, false) => (0, 0),
         }
     }
-    Halves::write(a, left, rl);
-    Halves::write(b, right, rr);
+
+    /// The inverse of [`Halves::next`].
+    fn previous(&self, (a, b): (u64, u64)) -> (u64, u64) {
+        match (b > 0, a > 0) {
+            (true, _) => (a, b - 1),
+            (false, true) => (a - 1, self.b - 1),
+            (false, false) => (self.a - 1, self.b - 1),
+        }
+    }
 }
 
 fn encrypt_chain(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
@@ -1131,6 +1164,21 @@ fn permute(keys: &PassKeys, d: &mut [u8], r: &[u8], bound: Option<&[u8]>, dir: D
     // keeps the walk finite (its cycle might hold no in-range value).
     let bound = bound.filter(|b| b.len() == d.len() && in_range(d, Some(b)));
     let size = r.iter().try_fold(1_u128, |n, &radix| n.checked_mul(u128::from(radix)));
+    // Without a bound, a value of two halves is split, keyed and deranged once, as integers
+    // (the same permutation as the steps below, in half the time).
+    if bound.is_none()
+        && let Some(h) = Halves::of(r)
+    {
+        let derange = size.is_some_and(|n| n < DERANGE_BELOW);
+        let keys = round_keys(keys);
+        h.permute(d, r, |h, ab| match (derange, dir) {
+            (true, Direction::Mask) => h.encrypt(&keys, h.next(h.decrypt(&keys, ab))),
+            (true, Direction::Unmask) => h.encrypt(&keys, h.previous(h.decrypt(&keys, ab))),
+            (false, Direction::Mask) => h.encrypt(&keys, ab),
+            (false, Direction::Unmask) => h.decrypt(&keys, ab),
+        });
+        return;
+    }
     match (size, dir) {
         (Some(0 | 1), _) => {}
         (Some(n), Direction::Mask) if n < DERANGE_BELOW => {
@@ -1869,6 +1917,58 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 26 * 26 * 26);
+    }
+
+    #[test]
+    fn the_integer_derangement_is_the_symbol_steps() {
+        // Radices of phones, emails' parts and ids; below and above 2^40 values.
+        let shapes: [&[u8]; 5] =
+            [&[10; 11], &[26, 26, 10, 10, 10], &[9, 10, 10], &[26; 12], &[10; 14]];
+        let mut state = 7_u64;
+        for r in shapes {
+            for _ in 0..2_000 {
+                state = mix(state);
+                let keys = PassKeys([state, mix(state ^ 1), mix(state ^ 2), mix(state ^ 3)]);
+                let d: Vec<u8> = r
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| (mix(state ^ i as u64 ^ 9) % u64::from(x)) as u8)
+                    .collect();
+                for dir in [Direction::Mask, Direction::Unmask] {
+                    let mut fast = d.clone();
+                    permute(&keys, &mut fast, r, None, dir);
+                    let mut steps = d.clone();
+                    if r.iter().map(|&x| u128::from(x)).product::<u128>() < DERANGE_BELOW {
+                        decrypt_walk(&keys, &mut steps, r, None);
+                        match dir {
+                            Direction::Mask => increment(&mut steps, r, None),
+                            Direction::Unmask => decrement(&mut steps, r, None),
+                        }
+                        encrypt_walk(&keys, &mut steps, r, None);
+                    } else if dir == Direction::Mask {
+                        encrypt_walk(&keys, &mut steps, r, None);
+                    } else {
+                        decrypt_walk(&keys, &mut steps, r, None);
+                    }
+                    assert_eq!(fast, steps, "{r:?} {d:?}");
+                }
+            }
+        }
+        // The wrap at both ends.
+        let keys = PassKeys([1, 2, 3, 4]);
+        for d in [[9_u8, 9, 9], [0, 0, 0]] {
+            for dir in [Direction::Mask, Direction::Unmask] {
+                let (mut fast, mut steps) = (d.to_vec(), d.to_vec());
+                permute(&keys, &mut fast, &[10; 3], None, dir);
+                decrypt_walk(&keys, &mut steps, &[10; 3], None);
+                match dir {
+                    Direction::Mask => increment(&mut steps, &[10; 3], None),
+                    Direction::Unmask => decrement(&mut steps, &[10; 3], None),
+                }
+                encrypt_walk(&keys, &mut steps, &[10; 3], None);
+                assert_eq!(fast, steps);
+            }
+        }
     }
 
     #[test]

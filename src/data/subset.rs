@@ -30,6 +30,7 @@ use super::maskfile::Follow;
 use super::seedfile::SeedFile;
 use super::source::SourceDb;
 use crate::engine::EngineError;
+use crate::engine::bulk;
 use crate::event::DbRef;
 use crate::profile::ProfileError;
 use crate::schema::Catalog;
@@ -696,9 +697,9 @@ async fn scan(
     let consuming = async {
         while let Some(chunk) = rx.recv().await {
             let mut fields: Vec<&[u8]> = Vec::with_capacity(columns.len());
-            for line in chunk.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            for line in bulk::lines(&chunk) {
                 fields.clear();
-                fields.extend(line.split(|&b| b == b'\t'));
+                fields.extend(bulk::fields(line));
                 row(&fields);
             }
         }

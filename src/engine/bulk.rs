@@ -8,6 +8,49 @@ use std::borrow::Cow;
 /// About how much text one chunk carries.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
+/// The lines of a chunk, each without its newline. Every line counts, an empty one too (the one
+/// empty text field of a one-column row); what follows the last newline is a line when it is not
+/// empty (chunks end with one).
+pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    split(chunk, b'\n', true)
+}
+
+/// The fields of a line, in order (a line always has at least one).
+pub fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    split(line, b'\t', false)
+}
+
+/// The rows of a chunk: its newlines, and a last line without one.
+pub fn count_lines(chunk: &[u8]) -> u64 {
+    let ended = chunk.last().is_none_or(|&b| b == b'\n');
+    memchr::memchr_iter(b'\n', chunk).count() as u64 + u64::from(!ended)
+}
+
+/// Pieces of `bytes` between `separator`s (found with SIMD); a last empty piece is left out
+/// when `terminated` (the separator ends its piece rather than parts two).
+fn split(bytes: &[u8], separator: u8, terminated: bool) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(separator, bytes);
+    std::iter::from_fn(move || {
+        if start > bytes.len() {
+            return None;
+        }
+        match ends.next() {
+            Some(end) => {
+                let piece = &bytes[start..end];
+                start = end + 1;
+                Some(piece)
+            }
+            None if terminated && start == bytes.len() => None,
+            None => {
+                let piece = &bytes[start..];
+                start = bytes.len() + 1;
+                Some(piece)
+            }
+        }
+    })
+}
+
 /// Appends one field: `\N` for NULL, the bytes escaped otherwise (NUL as `\0`, which MySQL reads
 /// back; PostgreSQL refuses a NUL either way).
 pub fn push_field(out: &mut Vec<u8>, value: Option<&[u8]>) {
@@ -63,6 +106,22 @@ pub fn unescape(field: &[u8]) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lines_and_fields_split_as_the_format_means() {
+        let lines = |c: &'static [u8]| super::lines(c).collect::<Vec<_>>();
+        assert_eq!(lines(b"a\tb\nc\n"), [&b"a\tb"[..], b"c"]);
+        assert_eq!(lines(b"\n\nx\n"), [&b""[..], b"", b"x"], "empty lines are rows");
+        assert_eq!(lines(b"a\nb"), [&b"a"[..], b"b"]);
+        assert!(lines(b"").is_empty());
+        assert_eq!(super::count_lines(b"\n\nx\n"), 3);
+        assert_eq!(super::count_lines(b"a\nb"), 2);
+        assert_eq!(super::count_lines(b""), 0);
+        let fields = |l: &'static [u8]| super::fields(l).collect::<Vec<_>>();
+        assert_eq!(fields(b"a\t\\N\t"), [&b"a"[..], b"\\N", b""]);
+        assert_eq!(fields(b""), [&b""[..]]);
+        assert_eq!(fields(b"\t"), [&b""[..], b""]);
+    }
+
     use super::*;
 
     #[test]

@@ -66,7 +66,7 @@ impl Session {
         while let Some(data) = stream.next().await {
             let data = data.map_err(failed)?;
             // The server sends one row per message; lines are counted to be sure.
-            rows += data.iter().filter(|&&b| b == b'\n').count() as u64;
+            rows += crate::engine::bulk::count_lines(&data);
             chunk.extend_from_slice(&data);
             if chunk.len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));

@@ -1090,12 +1090,20 @@ fn look(
     if originals.is_some_and(Originals::is_empty) {
         return;
     }
-    let text = if escaped { unescape(cell) } else { String::from_utf8_lossy(cell) };
+    // ASCII without escapes is its own text: neither unescaped nor checked as UTF-8.
+    let plain = cell.is_ascii() && !(escaped && memchr::memchr(b'\\', cell).is_some());
+    let text = if plain {
+        std::borrow::Cow::Borrowed(cell)
+    } else if escaped {
+        std::borrow::Cow::Owned(unescape(cell).into_owned().into_bytes())
+    } else {
+        std::borrow::Cow::Owned(String::from_utf8_lossy(cell).into_owned().into_bytes())
+    };
     match originals {
         Some(originals) => {
-            originals.suspects_in_text(text.as_bytes(), |print| stats.suspects.add(column, print))
+            originals.suspects_in_text(&text, |print| stats.suspects.add(column, print))
         }
-        None => held.push(column, text.as_bytes()),
+        None => held.push(column, &text),
     }
 }
 

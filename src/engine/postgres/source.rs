@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use super::load::qualified;
 use super::{Session, ident, server_message};
 use crate::engine::EngineError;
-use crate::engine::bulk::CHUNK_BYTES;
+use crate::engine::bulk::{CHUNK_BYTES, count_lines};
 
 impl Session {
     pub(in crate::engine) async fn begin_snapshot(
@@ -65,17 +65,19 @@ impl Session {
         let mut rows = 0u64;
         while let Some(data) = stream.next().await {
             let data = data.map_err(failed)?;
-            // The server sends one row per message; lines are counted to be sure.
-            rows += crate::engine::bulk::count_lines(&data);
             chunk.extend_from_slice(&data);
             if chunk.len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
+                // The server sends one row per message; lines are counted to be sure, a chunk
+                // at a time (one message is too short for a fast count).
+                rows += count_lines(&full);
                 if chunks.send(full).await.is_err() {
                     return Ok(rows);
                 }
             }
         }
         if !chunk.is_empty() {
+            rows += count_lines(&chunk);
             let _ = chunks.send(chunk).await;
         }
         Ok(rows)

@@ -1087,7 +1087,8 @@ fn look(
     cell: &[u8],
     escaped: bool,
 ) {
-    if originals.is_some_and(Originals::is_empty) {
+    // A cell with nothing distinctive has no word that is (escapes add none either).
+    if originals.is_some_and(Originals::is_empty) || !super::leak::distinctive(cell) {
         return;
     }
     // ASCII without escapes is its own text: neither unescaped nor checked as UTF-8.
@@ -1709,9 +1710,9 @@ mod tests {
         let (mut later, mut held) = (Stats::new(2), Held::default());
         assert_eq!(mask_chunk(&plan, None, &chunk, &mut Vec::new(), &mut later, &mut held), 5_001);
         assert!(later.suspects.is_empty() && !held.is_empty());
-        // "nothing here" is held once, for 5,000 cells.
-        assert_eq!(held.cells[1].len(), 2);
-        assert_eq!(held.cells[1][&b"nothing here"[..]], 5_000);
+        // "nothing here" holds nothing an original can be (no digit, no @): not held at all.
+        assert_eq!(held.cells[1].len(), 1);
+        assert!(!held.cells[1].contains_key(&b"nothing here"[..]));
         held.settle(&originals, &mut later);
         assert!(held.is_empty());
         assert_eq!(later.suspects.columns, stats.suspects.columns);

@@ -66,6 +66,9 @@ impl Originals {
 
     pub fn add(&mut self, key: &Arc<MaskKey>, value: &[u8]) {
         self.key.get_or_insert_with(|| key.clone());
+        if !distinctive(value) {
+            return;
+        }
         let print = fingerprint(key, value);
         match &mut self.set {
             Set::Exact(prints) => prints.push(print),
@@ -181,10 +184,23 @@ pub fn confirm(key: &MaskKey, suspects: &HashSet<u64>, confirmed: &mut HashSet<u
     }
 }
 
-/// What of a cell may be an original: the whole cell, then each of its words.
+/// What of a cell may be an original: the whole cell, then each of its words; only those that
+/// are [`distinctive`].
 pub fn candidates(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let words = text.split(|b| SEPARATORS.contains(b));
-    std::iter::once(text).chain(words.filter(move |w| !w.is_empty() && w.len() < text.len()))
+    std::iter::once(text)
+        .chain(words.filter(move |w| !w.is_empty() && w.len() < text.len()))
+        .filter(|c| distinctive(c))
+}
+
+/// Whether a value can be a high-cardinality personal value, and so is looked for: every email
+/// holds an `@`, every phone number, card number, IBAN and national id a digit. Placeholders
+/// that fill such columns in production (`n/a`, `unknown`, `none`) hold neither, and are not
+/// looked for: finding `unknown` in a notes column is no leak, and looking for every status
+/// word a table holds among the originals cost a scan of the source per table. Values with any
+/// other than ASCII (digits of other scripts) are looked for.
+pub fn distinctive(value: &[u8]) -> bool {
+    value.iter().any(|&b| b.is_ascii_digit() || b == b'@' || !b.is_ascii())
 }
 
 /// The keyed fingerprint of a value, case folded: `Alice@Example.com` is `alice@example.com`.
@@ -222,6 +238,25 @@ mod tests {
 
     fn key() -> Arc<MaskKey> {
         Arc::new(MaskKey::derive(b"k"))
+    }
+
+    #[test]
+    fn placeholders_are_not_looked_for() {
+        for mut originals in [Originals::exact(), Originals::bounded(4)] {
+            for value in ["unknown", "n/a", "x7", "bob@host", "Zoë"] {
+                originals.add(&key(), value.as_bytes());
+            }
+            originals.seal();
+            for cell in ["unknown", "status: n/a"] {
+                assert!(!originals.found_in_text(cell), "{cell}");
+            }
+            for cell in ["code x7", "BOB@host", "Zoë"] {
+                assert!(originals.found_in_text(cell), "{cell}");
+            }
+        }
+        let found: Vec<&[u8]> = candidates(b"paid to bob@host on 2024").collect();
+        assert_eq!(found, [&b"paid to bob@host on 2024"[..], b"bob@host", b"2024"]);
+        assert_eq!(candidates(b"shipped").count(), 0);
     }
 
     #[test]

@@ -1092,7 +1092,7 @@ fn look(
         return;
     }
     // ASCII without escapes is its own text: neither unescaped nor checked as UTF-8.
-    let plain = cell.is_ascii() && !(escaped && memchr::memchr(b'\\', cell).is_some());
+    let plain = cell.is_ascii() && !(escaped && cell.contains(&b'\\'));
     let text = if plain {
         std::borrow::Cow::Borrowed(cell)
     } else if escaped {

@@ -48,35 +48,50 @@ impl Locale {
     }
 }
 
-/// `fake_with_rng` of `$faker` in the locale `$locale`.
-macro_rules! localized {
-    ($locale:expr, $rng:expr, $faker:path $(, $arg:expr)*) => {
+/// `$body` with `$l` bound to the locale's `fake` data value (each locale is its own type).
+macro_rules! with_locale {
+    ($locale:expr, |$l:ident| $body:expr) => {
         match $locale {
-            Locale::En => $faker(EN $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::DeDe => $faker(DE_DE $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::FrFr => $faker(FR_FR $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::ItIt => $faker(IT_IT $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::PtBr => $faker(PT_BR $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::NlNl => $faker(NL_NL $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::JaJp => $faker(JA_JP $(, $arg)*).fake_with_rng::<String, _>($rng),
-            Locale::ZhCn => $faker(ZH_CN $(, $arg)*).fake_with_rng::<String, _>($rng),
+            Locale::En => {
+                let $l = EN;
+                $body
+            }
+            Locale::DeDe => {
+                let $l = DE_DE;
+                $body
+            }
+            Locale::FrFr => {
+                let $l = FR_FR;
+                $body
+            }
+            Locale::ItIt => {
+                let $l = IT_IT;
+                $body
+            }
+            Locale::PtBr => {
+                let $l = PT_BR;
+                $body
+            }
+            Locale::NlNl => {
+                let $l = NL_NL;
+                $body
+            }
+            Locale::JaJp => {
+                let $l = JA_JP;
+                $body
+            }
+            Locale::ZhCn => {
+                let $l = ZH_CN;
+                $body
+            }
         }
     };
 }
 
-/// `$f($LOCALE, args…)` with the locale's `fake` data type.
-macro_rules! with_locale {
-    ($locale:expr, $f:ident($($arg:expr),*)) => {
-        match $locale {
-            Locale::En => $f(EN, $($arg),*),
-            Locale::DeDe => $f(DE_DE, $($arg),*),
-            Locale::FrFr => $f(FR_FR, $($arg),*),
-            Locale::ItIt => $f(IT_IT, $($arg),*),
-            Locale::PtBr => $f(PT_BR, $($arg),*),
-            Locale::NlNl => $f(NL_NL, $($arg),*),
-            Locale::JaJp => $f(JA_JP, $($arg),*),
-            Locale::ZhCn => $f(ZH_CN, $($arg),*),
-        }
+/// `fake_with_rng` of `$faker` in the locale `$locale`.
+macro_rules! localized {
+    ($locale:expr, $rng:expr, $faker:path $(, $arg:expr)*) => {
+        with_locale!($locale, |l| $faker(l $(, $arg)*).fake_with_rng::<String, _>($rng))
     };
 }
 
@@ -103,8 +118,8 @@ macro_rules! catalogue {
 catalogue! {
     "first_name" => FirstName => |l, r| localized!(l, r, name::FirstName);
     "last_name" => LastName => |l, r| localized!(l, r, name::LastName);
-    "name" => Name => |l, r| with_locale!(l, full_name(r, false));
-    "name_with_title" => NameWithTitle => |l, r| with_locale!(l, full_name(r, true));
+    "name" => Name => |l, r| with_locale!(l, |locale| full_name(locale, r, false));
+    "name_with_title" => NameWithTitle => |l, r| with_locale!(l, |locale| full_name(locale, r, true));
     "name_title" => NameTitle => |l, r| localized!(l, r, name::Title);
     "name_suffix" => NameSuffix => |l, r| localized!(l, r, name::Suffix);
     "username" => Username => |l, r| localized!(l, r, internet::Username);

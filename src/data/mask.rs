@@ -980,6 +980,57 @@ impl Halves {
         (a > 1 && b > 1).then_some(Halves { split, a, b })
     }
 
+    /// `d` read as its two halves, changed by `f`, and written back.
+    fn permute(&self, d: &mut [u8], r: &[u8], f: impl FnOnce(&Halves, (u64, u64)) -> (u64, u64)) {
+        let (left, right) = d.split_at_mut(self.split);
+        let (rl, rr) = r.split_at(self.split);
+        let (a, b) = f(self, (Halves::read(left, rl), Halves::read(right, rr)));
+        Halves::write(a, left, rl);
+        Halves::write(b, right, rr);
+    }
+
+    #[inline(always)]
+    fn encrypt(&self, keys: &[u64; ROUNDS], (mut a, mut b): (u64, u64)) -> (u64, u64) {
+        for (j, &key) in keys.iter().enumerate() {
+            if j % 2 == 0 {
+                a = add_mod(a, round(key, b, self.a), self.a);
+            } else {
+                b = add_mod(b, round(key, a, self.b), self.b);
+            }
+        }
+        (a, b)
+    }
+
+    #[inline(always)]
+    fn decrypt(&self, keys: &[u64; ROUNDS], (mut a, mut b): (u64, u64)) -> (u64, u64) {
+        for (j, &key) in keys.iter().enumerate().rev() {
+            if j % 2 == 0 {
+                a = sub_mod(a, round(key, b, self.a), self.a);
+            } else {
+                b = sub_mod(b, round(key, a, self.b), self.b);
+            }
+        }
+        (a, b)
+    }
+
+    /// The next value (`b` the low half), wrapping: [`increment`] on the integers.
+    fn next(&self, (a, b): (u64, u64)) -> (u64, u64) {
+        match (b + 1 < self.b, a + 1 < self.a) {
+            (true, _) => (a, b + 1),
+            (false, true) => (a + 1, 0),
+            (false, false) => (0, 0),
+        }
+    }
+
+    /// The inverse of [`Halves::next`].
+    fn previous(&self, (a, b): (u64, u64)) -> (u64, u64) {
+        match (b > 0, a > 0) {
+            (true, _) => (a, b - 1),
+            (false, true) => (a - 1, self.b - 1),
+            (false, false) => (self.a - 1, self.b - 1),
+        }
+    }
+
     fn read(d: &[u8], r: &[u8]) -> u64 {
         d.iter().zip(r).fold(0, |n, (&x, &radix)| n * u64::from(radix) + u64::from(x))
     }
@@ -1038,59 +1089,6 @@ fn encrypt(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
 fn decrypt(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
     let Some(h) = Halves::of(r) else { return decrypt_chain(keys, d, r) };
     h.permute(d, r, |h, ab| h.decrypt(&round_keys(keys), ab));
-}
-
-impl Halves {
-    /// `d` read as its two halves, changed by `f`, and written back.
-    fn permute(&self, d: &mut [u8], r: &[u8], f: impl FnOnce(&Halves, (u64, u64)) -> (u64, u64)) {
-        let (left, right) = d.split_at_mut(self.split);
-        let (rl, rr) = r.split_at(self.split);
-        let (a, b) = f(self, (Halves::read(left, rl), Halves::read(right, rr)));
-        Halves::write(a, left, rl);
-        Halves::write(b, right, rr);
-    }
-
-    #[inline(always)]
-    fn encrypt(&self, keys: &[u64; ROUNDS], (mut a, mut b): (u64, u64)) -> (u64, u64) {
-        for (j, &key) in keys.iter().enumerate() {
-            if j % 2 == 0 {
-                a = add_mod(a, round(key, b, self.a), self.a);
-            } else {
-                b = add_mod(b, round(key, a, self.b), self.b);
-            }
-        }
-        (a, b)
-    }
-
-    #[inline(always)]
-    fn decrypt(&self, keys: &[u64; ROUNDS], (mut a, mut b): (u64, u64)) -> (u64, u64) {
-        for (j, &key) in keys.iter().enumerate().rev() {
-            if j % 2 == 0 {
-                a = sub_mod(a, round(key, b, self.a), self.a);
-            } else {
-                b = sub_mod(b, round(key, a, self.b), self.b);
-            }
-        }
-        (a, b)
-    }
-
-    /// The next value (`b` the low half), wrapping: [`increment`] on the integers.
-    fn next(&self, (a, b): (u64, u64)) -> (u64, u64) {
-        match (b + 1 < self.b, a + 1 < self.a) {
-            (true, _) => (a, b + 1),
-            (false, true) => (a + 1, 0),
-            (false, false) => (0, 0),
-        }
-    }
-
-    /// The inverse of [`Halves::next`].
-    fn previous(&self, (a, b): (u64, u64)) -> (u64, u64) {
-        match (b > 0, a > 0) {
-            (true, _) => (a, b - 1),
-            (false, true) => (a - 1, self.b - 1),
-            (false, false) => (self.a - 1, self.b - 1),
-        }
-    }
 }
 
 fn encrypt_chain(keys: &PassKeys, d: &mut [u8], r: &[u8]) {
@@ -1181,9 +1179,10 @@ fn permute(keys: &PassKeys, d: &mut [u8], r: &[u8], bound: Option<&[u8]>, dir: D
     // Without a bound, a value of two halves is split, keyed and deranged once, as integers
     // (the same permutation as the steps below, in half the time).
     if bound.is_none()
-        && let Some(h) = size.and_then(|n| Halves::sized(r, n))
+        && let Some(n) = size
+        && let Some(h) = Halves::sized(r, n)
     {
-        let derange = size.is_some_and(|n| n < DERANGE_BELOW);
+        let derange = n < DERANGE_BELOW;
         let keys = round_keys(keys);
         h.permute(d, r, |h, ab| match (derange, dir) {
             (true, Direction::Mask) => h.encrypt(&keys, h.next(h.decrypt(&keys, ab))),

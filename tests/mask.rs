@@ -457,16 +457,19 @@ async fn postgres_masked_subset_copy() {
 
 const ACCOUNTS_SCHEMA: &str = r#"
 CREATE TABLE users (id bigint PRIMARY KEY, email varchar(120) NOT NULL UNIQUE, name text NOT NULL);
+CREATE TABLE tokens (code text PRIMARY KEY);
 "#;
 
 const SHOP_SCHEMA: &str = r#"
 CREATE TABLE customers_cache (id bigint PRIMARY KEY, email varchar(120) NOT NULL UNIQUE);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, total decimal(10,2) NOT NULL, note text);
+CREATE TABLE coupons (id bigint PRIMARY KEY, code varchar(20) NOT NULL);
+CREATE TABLE gifts (id bigint PRIMARY KEY, code varchar(20) NOT NULL);
 "#;
 
 const ACCOUNTS_SEED: &str = r#"
 source: { url: "${ACCOUNTS_URL}" }
-subset: { start: { users: { percent: 50 } } }
+subset: { start: { users: { percent: 50 }, tokens: { percent: 30 } } }
 mask:
   users: { id: keep-format, email: email, name: { fake: name } }
 "#;
@@ -475,6 +478,7 @@ mask:
 const SHOP_SEED: &str = r#"
 source: { url: "${SHOP_URL}" }
 subset:
+  start: { coupons: { percent: 30 }, gifts: { percent: 50, limit: 5 } }
   relations:
     - { from: orders.customer_id, to: users.id, in: accounts }
 mask:
@@ -526,6 +530,7 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     accounts
         .batch_execute(
             "INSERT INTO users SELECT i, 'u' || i || '@shop.example', 'Name ' || i FROM generate_series(1, 200) i;
+             INSERT INTO tokens SELECT 'token-' || i FROM generate_series(1, 300) i;
              CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
         )
         .await
@@ -533,6 +538,13 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     let mut shop = maria(&urls["SHOP_MAIN_ADMIN_URL"]).await;
     shop.query_drop("INSERT INTO customers_cache SELECT seq, concat('u', seq, '@shop.example') FROM seq_1_to_200").await.unwrap();
     shop.query_drop("INSERT INTO orders SELECT seq, 1 + seq % 200, seq % 90 + 0.5, concat('tab\\there\\\\back ', seq) FROM seq_1_to_600").await.unwrap();
+    for table in ["coupons", "gifts"] {
+        shop.query_drop(format!(
+            "INSERT INTO {table} SELECT seq, concat('code-', seq) FROM seq_1_to_300"
+        ))
+        .await
+        .unwrap();
+    }
     shop.query_drop("CREATE USER reader@'%' IDENTIFIED BY 'reader-pw'").await.unwrap();
     let db: Option<String> = shop.query_first("SELECT DATABASE()").await.unwrap();
     shop.query_drop(format!("GRANT SELECT ON `{}`.* TO reader@'%'", db.unwrap())).await.unwrap();
@@ -574,6 +586,9 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         shop_twin.query("SELECT id, email FROM customers_cache").await.unwrap();
     let orders: Vec<(i64, i64, String)> =
         shop_twin.query("SELECT id, customer_id, note FROM orders").await.unwrap();
+    let coupons: Vec<i64> = shop_twin.query("SELECT id FROM coupons").await.unwrap();
+    let gifts: Vec<(i64, String)> = shop_twin.query("SELECT id, code FROM gifts").await.unwrap();
+    let tokens = rows(&pg(&twin["ACCOUNTS_MAIN_ADMIN_URL"]).await, "SELECT code FROM tokens").await;
 
     // The subset: half the users, and the shop's orders of those users only (the relation
     // crosses from MariaDB to PostgreSQL).
@@ -585,6 +600,13 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
             "order of customer {customer} without its user"
         );
     }
+    // Shares each source decides itself: MariaDB by an integer key, with a limit taking the
+    // lowest keys of the share; PostgreSQL by a text key (the users above: a bigint key).
+    assert!((45..=135).contains(&coupons.len()), "{} of 300 coupons for 30%", coupons.len());
+    assert_eq!(gifts.len(), 5, "{gifts:?}");
+    assert!(gifts.iter().all(|(id, code)| *code == format!("code-{id}")), "{gifts:?}");
+    assert!(gifts.iter().map(|(id, _)| id).max() < Some(&60), "the lowest keys of half: {gifts:?}");
+    assert!((45..=135).contains(&tokens.len()), "{} of 300 tokens for 30%", tokens.len());
     // Rows with tabs and backslashes came through MariaDB's reader intact.
     assert!(orders.iter().all(|(id, _, note)| *note == format!("tab\there\\back {id}")));
     // The same original email masks the same in PostgreSQL, MariaDB and the CSV copy.

@@ -554,7 +554,12 @@ pub async fn check(
             .and_then(|c| c.tables.get(&name))
             .and_then(|t| t.approx_rows)
             .unwrap_or(0);
-        let pushed = filter.as_ref().and_then(|(f, _)| push_down(f, source.kind()));
+        let (pushed, exact) = match filter.as_ref().and_then(|(f, _)| push_down(f, source.kind())) {
+            Some((condition, exact)) => (Some(condition), exact),
+            None => (None, false),
+        };
+        // The source sends exactly the kept rows: the copy passes them on unfiltered.
+        let filter = filter.filter(|_| !exact);
         tables.push(TablePlan { name, columns, masks, scanned, filter, pushed, estimate });
     }
     Ok(Checked { tables, personal: personal.into_iter().collect(), unruled, absent })
@@ -1440,27 +1445,33 @@ fn key_column(table: &Table, column: &str) -> bool {
         || table.foreign_keys.iter().any(|fk| fk.columns.contains(&c))
 }
 
-/// The subset's kept keys of a table as a condition the source evaluates, so only those rows
-/// are read and sent: `id IN ('1', '7', …)`, or `(a, b) IN (('1', 'x'), …)`; for a table kept
-/// as its parents' children, the same over each link's downstream values, joined by `OR` (the
-/// rows read are then still filtered exactly). Quoted as text (each engine casts to the
-/// column's type), escaped for the engine. `None` when a list is too long to have been kept, or
-/// the source is not a database.
-fn push_down(filter: &Filter, kind: Option<EngineKind>) -> Option<String> {
+/// The subset's kept rows of a table as a condition the source evaluates, so only those rows
+/// are read and sent: the start rows' own condition, `id = ANY('{1,7,…}')` or `(a, b) IN (('1',
+/// 'x'), …)`; for a table kept as its parents' children, the same over each link's downstream
+/// values, joined by `OR`. Quoted as text (each engine casts to the column's type), escaped for
+/// the engine. With whether it is exact: the rows it selects are the rows the filter keeps,
+/// compared as the server compares them, so they need no second look (a child with several
+/// links under `follow: parents` does: each of its parents must be kept). `None` when a list is
+/// too long to have been kept, or the source is not a database.
+fn push_down(filter: &Filter, kind: Option<EngineKind>) -> Option<(String, bool)> {
     let mysql = match kind? {
         EngineKind::Postgres => false,
         EngineKind::Mysql | EngineKind::Mariadb => true,
         EngineKind::Redis => return None,
     };
     match filter {
-        Filter::Ids { columns, values: Some(values), .. } => Some(in_list(columns, values, mysql)),
+        Filter::Ids { condition: Some(condition), .. } => Some((condition.clone(), true)),
+        Filter::Ids { columns, values: Some(values), .. } => {
+            Some((in_list(columns, values, mysql), true))
+        }
         Filter::Ids { values: None, .. } => None,
-        Filter::Children { links, .. } => {
+        Filter::Children { links, follow_children } => {
             let parts: Option<Vec<String>> = links
                 .iter()
                 .map(|l| l.down_values.as_ref().map(|v| in_list(&l.columns, v, mysql)))
                 .collect();
-            Some(format!("({})", parts?.join(" OR ")))
+            let exact = *follow_children || links.len() == 1;
+            Some((format!("({})", parts?.join(" OR ")), exact))
         }
     }
 }
@@ -1573,24 +1584,39 @@ mod tests {
                 vec![b"1".to_vec(), b"it's".to_vec()],
                 vec![b"2".to_vec(), b"a\\\\b".to_vec()],
             ]),
+            condition: None,
         };
+        let exact = |sql: &str| Some((sql.to_owned(), true));
         assert_eq!(
-            push_down(&filter, Some(EngineKind::Postgres)).unwrap(),
-            r#"("id", "k""ey") IN (('1', 'it''s'), ('2', 'a\b'))"#
+            push_down(&filter, Some(EngineKind::Postgres)),
+            exact(r#"("id", "k""ey") IN (('1', 'it''s'), ('2', 'a\b'))"#)
         );
         assert_eq!(
-            push_down(&filter, Some(EngineKind::Mariadb)).unwrap(),
-            r#"(`id`, `k"ey`) IN (('1', 'it''s'), ('2', 'a\\b'))"#
+            push_down(&filter, Some(EngineKind::Mariadb)),
+            exact(r#"(`id`, `k"ey`) IN (('1', 'it''s'), ('2', 'a\\b'))"#)
         );
-        let none =
-            Filter::Ids { columns: vec!["id".into()], ids: Default::default(), values: None };
+        let none = Filter::Ids {
+            columns: vec!["id".into()],
+            ids: Default::default(),
+            values: None,
+            condition: None,
+        };
         assert_eq!(push_down(&none, Some(EngineKind::Postgres)), None);
         let empty = Filter::Ids {
             columns: vec!["id".into()],
             ids: Default::default(),
             values: Some(vec![]),
+            condition: None,
         };
-        assert_eq!(push_down(&empty, Some(EngineKind::Postgres)).as_deref(), Some("1 = 0"));
+        assert_eq!(push_down(&empty, Some(EngineKind::Postgres)), exact("1 = 0"));
+        // Start rows the source names itself: their condition, whatever the values.
+        let sampled = Filter::Ids {
+            columns: vec!["id".into()],
+            ids: Default::default(),
+            values: Some(vec![vec![b"1".to_vec()]]),
+            condition: Some("hashed(id) < 5".into()),
+        };
+        assert_eq!(push_down(&sampled, Some(EngineKind::Postgres)), exact("hashed(id) < 5"));
 
         // A table kept as its parents' children: any link to a downstream parent row.
         let link = |columns: &[&str], values: Option<super::super::subset::KeyValues>| {
@@ -1601,21 +1627,33 @@ mod tests {
                 down_values: values.map(Arc::new),
             }
         };
-        let children = Filter::Children {
-            links: vec![
+        let children_links = || {
+            vec![
                 link(&["user_id"], Some(vec![vec![b"7".to_vec()], vec![b"9".to_vec()]])),
                 link(&["a", "b"], Some(vec![vec![b"x".to_vec(), b"y".to_vec()]])),
                 link(&["c"], Some(vec![])),
-            ],
-            follow_children: true,
+            ]
         };
+        let children = Filter::Children { links: children_links(), follow_children: true };
         assert_eq!(
-            push_down(&children, Some(EngineKind::Postgres)).unwrap(),
-            r#"("user_id" = ANY('{"7","9"}') OR ("a", "b") IN (('x', 'y')) OR 1 = 0)"#
+            push_down(&children, Some(EngineKind::Postgres)),
+            exact(r#"("user_id" = ANY('{"7","9"}') OR ("a", "b") IN (('x', 'y')) OR 1 = 0)"#)
         );
         assert_eq!(
-            push_down(&children, Some(EngineKind::Mysql)).unwrap(),
-            r#"(`user_id` IN ('7', '9') OR (`a`, `b`) IN (('x', 'y')) OR 1 = 0)"#
+            push_down(&children, Some(EngineKind::Mysql)),
+            exact(r#"(`user_id` IN ('7', '9') OR (`a`, `b`) IN (('x', 'y')) OR 1 = 0)"#)
+        );
+        // Under `follow: parents` a row with several links needs each parent kept: the rows
+        // the source sends are looked at again. With one link, any is each.
+        let parents = Filter::Children { links: children_links(), follow_children: false };
+        assert_eq!(push_down(&parents, Some(EngineKind::Postgres)).map(|(_, e)| e), Some(false));
+        let one = Filter::Children {
+            links: vec![link(&["user_id"], Some(vec![vec![b"7".to_vec()]]))],
+            follow_children: false,
+        };
+        assert_eq!(
+            push_down(&one, Some(EngineKind::Postgres)),
+            exact(r#""user_id" = ANY('{"7"}')"#).map(|(s, e)| (format!("({s})"), e))
         );
         // One key column on PostgreSQL: an array literal, its elements quoted for the array
         // and the whole for SQL.
@@ -1623,10 +1661,11 @@ mod tests {
             columns: vec!["name".into()],
             ids: Default::default(),
             values: Some(vec![vec![br#"a"b\\c'd"#.to_vec()], vec![b"e f".to_vec()]]),
+            condition: None,
         };
         assert_eq!(
-            push_down(&odd, Some(EngineKind::Postgres)).unwrap(),
-            r#""name" = ANY('{"a\"b\\c''d","e f"}')"#
+            push_down(&odd, Some(EngineKind::Postgres)),
+            exact(r#""name" = ANY('{"a\"b\\c''d","e f"}')"#)
         );
         // One link whose values were too many to keep: nothing can be sent.
         let unknown = Filter::Children {

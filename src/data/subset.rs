@@ -14,11 +14,15 @@
 //! scans stop; cycles and self-references need nothing special. Rows and key values are
 //! remembered as 64-bit hashes of their text, so memory follows the kept keys, not the data.
 //!
-//! Scans are spared where the answer is known: tables are scanned parents first, a parent is
-//! scanned again only for rows it does not keep yet, a `percent` share is decided in the start
-//! table's own scan, and a leaf whose rows can only reference kept rows (one link, or `follow:
-//! parents`) is not scanned at all: its rows are picked while it is copied, and the source is
-//! sent its parents' downstream keys as a condition.
+//! Scans are spared where the answer is known: tables are scanned parents first; a table is
+//! scanned again only when a parent kept more after its scan began, or when rows it does not
+//! keep yet are asked for; a database source decides the start rows itself (`where`, a
+//! `percent` share by a hash it computes, `limit` lowest keys first), so a start table that is
+//! nobody's child reads only those, and its copy sends the same condition again; a CSV
+//! export's share is decided in the table's own scan. A leaf whose rows can only reference kept
+//! rows (one link, or `follow: parents`) is not scanned at all: its rows are picked while it is
+//! copied, and the source is sent its parents' downstream keys as a condition. A copy whose
+//! condition selects exactly the kept rows passes them on without a second look.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::Hasher;
@@ -76,8 +80,10 @@ impl Hasher for Unhashed {
 #[derive(Debug)]
 pub enum Filter {
     /// Rows whose identity (primary key) hashes into `ids`; `values` holds their identities as
-    /// raw text fields (when there are few enough to send the source as a condition).
-    Ids { columns: Vec<String>, ids: RowSet, values: Option<KeyValues> },
+    /// raw text fields (when there are few enough to send the source as a condition), and
+    /// `condition` the source's own condition for exactly these rows, when it has one (a start
+    /// table's `percent` or `limit` share that nothing else added rows to).
+    Ids { columns: Vec<String>, ids: RowSet, values: Option<KeyValues>, condition: Option<String> },
     /// A table without a key of its own: rows referencing kept rows only.
     Children { links: Vec<Link>, follow_children: bool },
 }
@@ -291,10 +297,16 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         })
         .collect();
 
-    // Start rows: those of a `where` or a `limit` are read first; a share by `percent` alone
-    // is decided during the table's own scans.
+    // Start rows. A database source decides them itself (its `where`, a `percent` share by a
+    // hash it computes, a `limit` in key order): a start table no other subset table is a
+    // parent of reads only them in its first scan; others read their start keys first. A CSV
+    // export's share is decided while its rows are scanned.
     let mut start: HashMap<Node, RowSet> = HashMap::new();
     let mut share: HashMap<Node, f64> = HashMap::new();
+    let mut start_query: Vec<Option<String>> = vec![None; nodes.len()];
+    // The start condition again, for the copy: when it names the same rows in every session of
+    // the snapshot (no `where`, which may call now() or random()).
+    let mut repeatable: Vec<Option<String>> = vec![None; nodes.len()];
     for &n in &starts {
         let node = &nodes[n];
         let db = &dbs[node.db];
@@ -308,39 +320,50 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 )],
             });
         };
-        if !db.source.queries() && rule.filter.is_some() {
-            return Err(SubsetError::Plan {
-                db: node.db,
-                errors: vec![db.file.error(
-                    &rule.key,
-                    "`where` needs a database source; CSV exports take `percent` and `limit`",
-                )],
-            });
-        }
-        if rule.filter.is_none() && rule.limit.is_none() {
-            share.insert(n, rule.percent.unwrap_or(100.0));
+        if !db.source.queries() {
+            if rule.filter.is_some() {
+                return Err(SubsetError::Plan {
+                    db: node.db,
+                    errors: vec![db.file.error(
+                        &rule.key,
+                        "`where` needs a database source; CSV exports take `percent` and `limit`",
+                    )],
+                });
+            }
+            let percent = rule.percent.unwrap_or(100.0);
+            let Some(limit) = rule.limit else {
+                share.insert(n, percent);
+                continue;
+            };
+            let mut ids = RowSet::default();
+            scan(db.source, node.db, &node.table, identity, None, |fields| {
+                let h = hash_fields(fields.iter().copied());
+                if (ids.len() as u64) < limit && sampled(h, percent) {
+                    ids.insert(h);
+                }
+            })
+            .await?;
+            start.insert(n, ids);
             continue;
         }
-        let filter = if db.source.queries() {
-            let condition = rule.filter.clone().unwrap_or_else(|| "1 = 1".to_owned());
-            Some(match rule.limit {
-                Some(_) => format!("({condition}) ORDER BY {}", order_by(db, identity)),
-                None => format!("({condition})"),
-            })
-        } else {
-            None
-        };
+        let mut parts: Vec<String> = rule.filter.iter().map(|f| format!("({f})")).collect();
+        if let Some(p) = rule.percent.filter(|&p| p < 100.0) {
+            parts.push(sample_condition(db, &node.table, identity, p));
+        }
+        let mut condition = if parts.is_empty() { "1 = 1".to_owned() } else { parts.join(" AND ") };
+        if let Some(limit) = rule.limit {
+            condition = format!("{condition} ORDER BY {} LIMIT {limit}", order_by(db, identity));
+        }
+        if rule.filter.is_none() {
+            repeatable[n] = Some(condition.clone());
+        }
+        if plans[n].parents.is_empty() {
+            start_query[n] = Some(condition);
+            continue;
+        }
         let mut ids = RowSet::default();
-        let limit = rule.limit.unwrap_or(u64::MAX);
-        let percent = rule.percent;
-        scan(db.source, node.db, &node.table, identity, filter.as_deref(), |fields| {
-            if ids.len() as u64 >= limit {
-                return;
-            }
-            let h = hash_fields(fields.iter().copied());
-            if percent.is_none_or(|p| sampled(h, p)) {
-                ids.insert(h);
-            }
+        scan(db.source, node.db, &node.table, identity, Some(&condition), |fields| {
+            ids.insert(hash_fields(fields.iter().copied()));
         })
         .await?;
         start.insert(n, ids);
@@ -351,33 +374,54 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     // The kept identities as text, while there are few enough to push down to the source.
     let mut values: Vec<Option<KeyValues>> = vec![Some(Vec::new()); nodes.len()];
     // Only tables whose inputs changed are scanned again: a table whose own rows were asked
-    // for, or whose parents kept more. The sets only grow, so this ends; each pass of a long
-    // self-referencing chain whose parents come later in the scan adds at least one row.
+    // for, or one of whose parents kept more after the table's last scan began. The sets only
+    // grow, so this ends; each pass of a long self-referencing chain whose parents come later
+    // in the scan adds at least one row.
     let mut passes = 0;
     let mut dirty: Vec<bool> = (0..nodes.len()).map(|n| !deferred[n]).collect();
     let scanned: Vec<Node> = members.iter().copied().filter(|&n| !deferred[n]).collect();
+    // Scans are numbered: the last scan each table began, and the last in which it kept more.
+    let (mut scans, mut began, mut grew) =
+        (0usize, vec![0usize; nodes.len()], vec![0; nodes.len()]);
     loop {
         passes += 1;
-        let mut touched: HashSet<Node> = HashSet::new();
         for &n in &scanned {
             if !std::mem::replace(&mut dirty[n], false) {
                 continue;
             }
+            scans += 1;
+            began[n] = scans;
             let (mut own_changed, mut asked) = (false, HashSet::new());
             let node = &nodes[n];
             let plan = &plans[n];
             let children = follow_children(n);
+            // A start table no subset table is a parent of reads only its start rows first.
+            let only_start = start_query[n].take();
+            let mut new_start = RowSet::default();
             let (starting, share) = (start.get(&n), share.get(&n).copied());
             let (kept, values) = (&mut kept[n], &mut values[n]);
             let db = &dbs[node.db];
-            scan(db.source, node.db, &node.table, &node.scan, None, |fields| {
+            let filter = only_start.as_deref();
+            scan(db.source, node.db, &node.table, &node.scan, filter, |fields| {
                 let pick = |at: &[usize]| hash_fields(at.iter().map(|&i| fields[i]));
                 let id = plan.identity.as_deref().map(pick);
-                let is_start = id.is_some_and(|id| {
-                    starting.is_some_and(|s| s.contains(&id))
-                        || share.is_some_and(|p| sampled(id, p))
-                });
-                let needed = plan.referenced.iter().any(|(s, at)| need[*s].contains(&pick(at)));
+                let is_start = match id {
+                    Some(id) if only_start.is_some() => {
+                        new_start.insert(id);
+                        true
+                    }
+                    Some(id) => {
+                        starting.is_some_and(|s| s.contains(&id))
+                            || share.is_some_and(|p| sampled(id, p))
+                    }
+                    None => false,
+                };
+                // The identity is among the referenced keys: hashed once.
+                let key = |at: &Vec<usize>| match id {
+                    Some(id) if plan.identity.as_ref() == Some(at) => id,
+                    _ => pick(at),
+                };
+                let needed = plan.referenced.iter().any(|(s, at)| need[*s].contains(&key(at)));
                 // Downstream of the start rows: a child of a start row (or of such a child).
                 let (mut all_kept, mut reached) = (true, false);
                 for (_, s, at) in &plan.parents {
@@ -404,7 +448,7 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                     }
                 }
                 for (s, at) in &plan.referenced {
-                    let h = pick(at);
+                    let h = key(at);
                     own_changed |= keys[*s].insert(h);
                     if (is_start || pulled) && down[*s].insert(h) {
                         own_changed = true;
@@ -429,16 +473,20 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                 }
             })
             .await?;
+            if only_start.is_some() {
+                start.insert(n, new_start);
+            }
             if own_changed {
-                touched.insert(n);
+                grew[n] = scans;
             }
             for parent in asked {
                 dirty[parent] = true;
             }
         }
-        // Children of a table that kept more may now be downstream of it or fully kept.
+        // A child whose parent kept more after the child's scan began may now be downstream of
+        // it or fully kept (a self-reference: when it kept more in its own scan).
         for e in &edges {
-            if touched.contains(&e.parent) && in_subset[e.child] && !deferred[e.child] {
+            if in_subset[e.child] && !deferred[e.child] && grew[e.parent] >= began[e.child].max(1) {
                 dirty[e.child] = true;
             }
         }
@@ -454,11 +502,17 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     for &n in &members {
         let node = &nodes[n];
         let filter = match &node.identity {
-            Some(columns) if !deferred[n] => Filter::Ids {
-                columns: columns.clone(),
-                ids: std::mem::take(&mut kept[n]),
-                values: values[n].take(),
-            },
+            Some(columns) if !deferred[n] => {
+                let ids = std::mem::take(&mut kept[n]);
+                // Kept rows are start rows and more: the same count, the same rows.
+                let only_start = start.get(&n).is_some_and(|s| s.len() == ids.len());
+                Filter::Ids {
+                    columns: columns.clone(),
+                    ids,
+                    values: values[n].take(),
+                    condition: repeatable[n].take().filter(|_| only_start),
+                }
+            }
             _ => Filter::Children {
                 // The plan's parents are these edges, in this order, with their slots.
                 links: edges
@@ -669,6 +723,10 @@ fn child_key(key: &str, name: &str) -> String {
 
 /// `ORDER BY` over the identity, quoted for the source's engine.
 fn order_by(db: &SubsetDb<'_>, columns: &[String]) -> String {
+    quoted(db, columns).join(", ")
+}
+
+fn quoted(db: &SubsetDb<'_>, columns: &[String]) -> Vec<String> {
     let mysql = db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres);
     columns
         .iter()
@@ -679,8 +737,42 @@ fn order_by(db: &SubsetDb<'_>, columns: &[String]) -> String {
                 format!("\"{}\"", c.replace('"', "\"\""))
             }
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
+}
+
+/// The source's own condition for a deterministic `percent` share of a table's rows: a hash of
+/// the identity that the server computes, below the share of its range. PostgreSQL hashes an
+/// integer key as a `bigint` (`hashint8extended`, as cheap as a modulo) and other keys as text
+/// under the "C" collation (`hashtextextended`); both are the functions hash partitioning
+/// relies on, stable across versions. MySQL and MariaDB take the `CRC32` of the key's text.
+/// The same rows on every run and for every masking key, and the rest is never sent.
+fn sample_condition(db: &SubsetDb<'_>, table: &str, identity: &[String], percent: f64) -> String {
+    let columns = quoted(db, identity);
+    let share = |range: f64| (percent / 100.0 * range) as u64;
+    if db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres) {
+        let below = share(4_294_967_296.0);
+        return format!("CRC32(CONCAT_WS(CHAR(31), {})) < {below}", columns.join(", "));
+    }
+    const SEED: u64 = 0x6462_7477_696e;
+    let integer = |c: &String| {
+        db.catalog
+            .tables
+            .get(table)
+            .and_then(|t| t.columns.iter().find(|col| &col.name == c))
+            .is_some_and(|col| matches!(col.data_type.as_str(), "smallint" | "integer" | "bigint"))
+    };
+    let hash = match (&columns[..], identity) {
+        ([column], [name]) if integer(name) => {
+            format!("hashint8extended({column}::bigint, {SEED})")
+        }
+        ([column], _) => format!("hashtextextended({column}::text COLLATE \"C\", {SEED})"),
+        _ => format!(
+            "hashtextextended(concat_ws(E'\\x1f', {}) COLLATE \"C\", {SEED})",
+            columns.join(", ")
+        ),
+    };
+    let below = share((1u64 << 53) as f64);
+    format!("({hash} & {}) < {below}", (1u64 << 53) - 1)
 }
 
 /// Streams `columns` of `table` and hands each row's raw fields to `row`.

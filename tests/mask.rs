@@ -458,6 +458,7 @@ async fn postgres_masked_subset_copy() {
 const ACCOUNTS_SCHEMA: &str = r#"
 CREATE TABLE users (id bigint PRIMARY KEY, email varchar(120) NOT NULL UNIQUE, name text NOT NULL);
 CREATE TABLE tokens (code text PRIMARY KEY);
+CREATE TABLE token_uses (id bigint PRIMARY KEY, code text NOT NULL REFERENCES tokens);
 "#;
 
 const SHOP_SCHEMA: &str = r#"
@@ -465,6 +466,7 @@ CREATE TABLE customers_cache (id bigint PRIMARY KEY, email varchar(120) NOT NULL
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, total decimal(10,2) NOT NULL, note text);
 CREATE TABLE coupons (id bigint PRIMARY KEY, code varchar(20) NOT NULL);
 CREATE TABLE gifts (id bigint PRIMARY KEY, code varchar(20) NOT NULL);
+CREATE TABLE redemptions (id bigint PRIMARY KEY, coupon_id bigint NOT NULL REFERENCES coupons (id));
 "#;
 
 const ACCOUNTS_SEED: &str = r#"
@@ -531,6 +533,7 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         .batch_execute(
             "INSERT INTO users SELECT i, 'u' || i || '@shop.example', 'Name ' || i FROM generate_series(1, 200) i;
              INSERT INTO tokens SELECT 'token-' || i FROM generate_series(1, 300) i;
+             INSERT INTO token_uses SELECT i, 'token-' || (1 + i % 300) FROM generate_series(1, 600) i;
              CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
         )
         .await
@@ -545,6 +548,9 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         .await
         .unwrap();
     }
+    shop.query_drop("INSERT INTO redemptions SELECT seq, 1 + seq % 300 FROM seq_1_to_600")
+        .await
+        .unwrap();
     shop.query_drop("CREATE USER reader@'%' IDENTIFIED BY 'reader-pw'").await.unwrap();
     let db: Option<String> = shop.query_first("SELECT DATABASE()").await.unwrap();
     shop.query_drop(format!("GRANT SELECT ON `{}`.* TO reader@'%'", db.unwrap())).await.unwrap();
@@ -589,6 +595,16 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     let coupons: Vec<i64> = shop_twin.query("SELECT id FROM coupons").await.unwrap();
     let gifts: Vec<(i64, String)> = shop_twin.query("SELECT id, code FROM gifts").await.unwrap();
     let tokens = rows(&pg(&twin["ACCOUNTS_MAIN_ADMIN_URL"]).await, "SELECT code FROM tokens").await;
+    let token_uses: Vec<(i64, String)> = pg(&twin["ACCOUNTS_MAIN_ADMIN_URL"])
+        .await
+        .query("SELECT id, code FROM token_uses", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let redemptions: Vec<(i64, i64)> =
+        shop_twin.query("SELECT id, coupon_id FROM redemptions").await.unwrap();
 
     // The subset: half the users, and the shop's orders of those users only (the relation
     // crosses from MariaDB to PostgreSQL).
@@ -607,6 +623,17 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     assert!(gifts.iter().all(|(id, code)| *code == format!("code-{id}")), "{gifts:?}");
     assert!(gifts.iter().map(|(id, _)| id).max() < Some(&60), "the lowest keys of half: {gifts:?}");
     assert!((45..=135).contains(&tokens.len()), "{} of 300 tokens for 30%", tokens.len());
+    // Their children (one link each, to the key): every child of a kept row, and no other,
+    // whether the source computed the share on the child's link or was sent the kept keys.
+    let mut expected: Vec<i64> =
+        (1..=600).filter(|i| tokens.contains_key(&format!("token-{}", 1 + i % 300))).collect();
+    let mut got: Vec<i64> = token_uses.iter().map(|(id, _)| *id).collect();
+    got.sort();
+    assert_eq!(got, expected, "the uses of the kept tokens");
+    expected = (1..=600).filter(|i| coupons.contains(&(1 + i % 300))).collect();
+    got = redemptions.iter().map(|(id, _)| *id).collect();
+    got.sort();
+    assert_eq!(got, expected, "the redemptions of the kept coupons");
     // Rows with tabs and backslashes came through MariaDB's reader intact.
     assert!(orders.iter().all(|(id, _, note)| *note == format!("tab\there\\back {id}")));
     // The same original email masks the same in PostgreSQL, MariaDB and the CSV copy.

@@ -1468,7 +1468,11 @@ fn push_down(filter: &Filter, kind: Option<EngineKind>) -> Option<(String, bool)
         Filter::Children { links, follow_children } => {
             let parts: Option<Vec<String>> = links
                 .iter()
-                .map(|l| l.down_values.as_ref().map(|v| in_list(&l.columns, v, mysql)))
+                .map(|l| match (&l.condition, &l.down_values) {
+                    (Some(condition), _) => Some(condition.clone()),
+                    (None, Some(values)) => Some(in_list(&l.columns, values, mysql)),
+                    (None, None) => None,
+                })
                 .collect();
             let exact = *follow_children || links.len() == 1;
             Some((format!("({})", parts?.join(" OR ")), exact))
@@ -1625,6 +1629,7 @@ mod tests {
                 kept: Default::default(),
                 down: Default::default(),
                 down_values: values.map(Arc::new),
+                condition: None,
             }
         };
         let children_links = || {

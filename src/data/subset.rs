@@ -97,6 +97,10 @@ pub struct Link {
     pub down: Arc<RowSet>,
     /// Their text, when few enough to send the source as a condition.
     pub down_values: Option<Arc<KeyValues>>,
+    /// The source's own condition for exactly the rows whose link reaches the parent's start
+    /// rows (the parent's `percent` share, computed on the link's columns); the parent was not
+    /// scanned, so `kept` and `down` are empty.
+    pub condition: Option<String>,
 }
 
 impl Filter {
@@ -307,6 +311,9 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     // The start condition again, for the copy: when it names the same rows in every session of
     // the snapshot (no `where`, which may call now() or random()).
     let mut repeatable: Vec<Option<String>> = vec![None; nodes.len()];
+    // A start table's share when it is all its rule says (no `where`, no `limit`): its rows
+    // are then a pure function of their key, which a child's link can be hashed by instead.
+    let mut pure_share: Vec<Option<f64>> = vec![None; nodes.len()];
     for &n in &starts {
         let node = &nodes[n];
         let db = &dbs[node.db];
@@ -348,7 +355,12 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         }
         let mut parts: Vec<String> = rule.filter.iter().map(|f| format!("({f})")).collect();
         if let Some(p) = rule.percent.filter(|&p| p < 100.0) {
-            parts.push(sample_condition(db, &node.table, identity, p));
+            parts.push(sample_condition(
+                db,
+                identity,
+                integer_key(db.catalog, &node.table, identity),
+                p,
+            ));
         }
         let mut condition = if parts.is_empty() { "1 = 1".to_owned() } else { parts.join(" AND ") };
         if let Some(limit) = rule.limit {
@@ -356,6 +368,9 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         }
         if rule.filter.is_none() {
             repeatable[n] = Some(condition.clone());
+            if rule.limit.is_none() {
+                pure_share[n] = rule.percent.filter(|&p| p < 100.0);
+            }
         }
         if plans[n].parents.is_empty() {
             start_query[n] = Some(condition);
@@ -369,6 +384,33 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
         start.insert(n, ids);
     }
 
+    // A start table that reads only its start rows, decided by a share alone, whose every
+    // child in the subset is a leaf copied by one link to its key, on the same server, with
+    // the same types: nothing needs its rows' keys, so it is not scanned at all. Each child's
+    // copy asks for rows whose link falls in the same share (one hash per row, where a list of
+    // the parent's keys would first be read, sent and parsed).
+    let unscanned: Vec<bool> = (0..nodes.len())
+        .map(|n| {
+            let (Some(_), Some(identity)) = (&start_query[n], &nodes[n].identity) else {
+                return false;
+            };
+            let mut children = edges.iter().filter(|e| e.parent == n && in_subset[e.child]);
+            pure_share[n].is_some()
+                && children.all(|e| {
+                    let child = &nodes[e.child];
+                    deferred[e.child]
+                        && plans[e.child].parents.len() == 1
+                        && child.db == nodes[n].db
+                        && &e.ref_columns == identity
+                        && e.columns.iter().zip(identity).all(|(c, p)| {
+                            let ty = |t: &str, c: &str| column_type(dbs[child.db].catalog, t, c);
+                            ty(&child.table, c).is_some()
+                                && ty(&child.table, c) == ty(&nodes[n].table, p)
+                        })
+                })
+        })
+        .collect();
+
     // The fixpoint.
     let mut kept: Vec<RowSet> = vec![RowSet::default(); nodes.len()];
     // The kept identities as text, while there are few enough to push down to the source.
@@ -378,8 +420,9 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
     // grow, so this ends; each pass of a long self-referencing chain whose parents come later
     // in the scan adds at least one row.
     let mut passes = 0;
-    let mut dirty: Vec<bool> = (0..nodes.len()).map(|n| !deferred[n]).collect();
-    let scanned: Vec<Node> = members.iter().copied().filter(|&n| !deferred[n]).collect();
+    let mut dirty: Vec<bool> = (0..nodes.len()).map(|n| !deferred[n] && !unscanned[n]).collect();
+    let scanned: Vec<Node> =
+        members.iter().copied().filter(|&n| !deferred[n] && !unscanned[n]).collect();
     // Scans are numbered: the last scan each table began, and the last in which it kept more.
     let (mut scans, mut began, mut grew) =
         (0usize, vec![0usize; nodes.len()], vec![0; nodes.len()]);
@@ -505,7 +548,8 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
             Some(columns) if !deferred[n] => {
                 let ids = std::mem::take(&mut kept[n]);
                 // Kept rows are start rows and more: the same count, the same rows.
-                let only_start = start.get(&n).is_some_and(|s| s.len() == ids.len());
+                let only_start =
+                    unscanned[n] || start.get(&n).is_some_and(|s| s.len() == ids.len());
                 Filter::Ids {
                     columns: columns.clone(),
                     ids,
@@ -524,6 +568,12 @@ pub async fn plan(dbs: &[SubsetDb<'_>]) -> Result<Vec<DbSubset>, SubsetError> {
                         kept: keys[s].clone(),
                         down: down[s].clone(),
                         down_values: down_values[s].clone(),
+                        condition: pure_share[e.parent].filter(|_| unscanned[e.parent]).map(|p| {
+                            let parent = &nodes[e.parent];
+                            let integer =
+                                integer_key(dbs[parent.db].catalog, &parent.table, &e.ref_columns);
+                            sample_condition(&dbs[node.db], &e.columns, integer, p)
+                        }),
                     })
                     .collect(),
                 follow_children: follow_children(n),
@@ -741,31 +791,23 @@ fn quoted(db: &SubsetDb<'_>, columns: &[String]) -> Vec<String> {
 }
 
 /// The source's own condition for a deterministic `percent` share of a table's rows: a hash of
-/// the identity that the server computes, below the share of its range. PostgreSQL hashes an
-/// integer key as a `bigint` (`hashint8extended`, as cheap as a modulo) and other keys as text
-/// under the "C" collation (`hashtextextended`); both are the functions hash partitioning
-/// relies on, stable across versions. MySQL and MariaDB take the `CRC32` of the key's text.
-/// The same rows on every run and for every masking key, and the rest is never sent.
-fn sample_condition(db: &SubsetDb<'_>, table: &str, identity: &[String], percent: f64) -> String {
-    let columns = quoted(db, identity);
+/// the key (`columns`) that the server computes, below the share of its range. PostgreSQL
+/// hashes an `integer` key as a `bigint` (`hashint8extended`, as cheap as a modulo) and other
+/// keys as text under the "C" collation (`hashtextextended`); both are the functions hash
+/// partitioning relies on, stable across versions. MySQL and MariaDB take the `CRC32` of the
+/// key's text. The same rows on every run and for every masking key, and the rest is never
+/// sent; a child's link to the key, of the same types, falls in the share with its parent.
+fn sample_condition(db: &SubsetDb<'_>, columns: &[String], integer: bool, percent: f64) -> String {
+    let columns = quoted(db, columns);
     let share = |range: f64| (percent / 100.0 * range) as u64;
     if db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres) {
         let below = share(4_294_967_296.0);
         return format!("CRC32(CONCAT_WS(CHAR(31), {})) < {below}", columns.join(", "));
     }
     const SEED: u64 = 0x6462_7477_696e;
-    let integer = |c: &String| {
-        db.catalog
-            .tables
-            .get(table)
-            .and_then(|t| t.columns.iter().find(|col| &col.name == c))
-            .is_some_and(|col| matches!(col.data_type.as_str(), "smallint" | "integer" | "bigint"))
-    };
-    let hash = match (&columns[..], identity) {
-        ([column], [name]) if integer(name) => {
-            format!("hashint8extended({column}::bigint, {SEED})")
-        }
-        ([column], _) => format!("hashtextextended({column}::text COLLATE \"C\", {SEED})"),
+    let hash = match &columns[..] {
+        [column] if integer => format!("hashint8extended({column}::bigint, {SEED})"),
+        [column] => format!("hashtextextended({column}::text COLLATE \"C\", {SEED})"),
         _ => format!(
             "hashtextextended(concat_ws(E'\\x1f', {}) COLLATE \"C\", {SEED})",
             columns.join(", ")
@@ -773,6 +815,20 @@ fn sample_condition(db: &SubsetDb<'_>, table: &str, identity: &[String], percent
     };
     let below = share((1u64 << 53) as f64);
     format!("({hash} & {}) < {below}", (1u64 << 53) - 1)
+}
+
+/// Whether `columns` of `table` are one PostgreSQL integer column.
+fn integer_key(catalog: &Catalog, table: &str, columns: &[String]) -> bool {
+    match columns {
+        [column] => column_type(catalog, table, column)
+            .is_some_and(|t| matches!(t, "smallint" | "integer" | "bigint")),
+        _ => false,
+    }
+}
+
+fn column_type<'c>(catalog: &'c Catalog, table: &str, column: &str) -> Option<&'c str> {
+    let table = catalog.tables.get(table)?;
+    table.columns.iter().find(|c| c.name == column).map(|c| c.data_type.as_str())
 }
 
 /// Streams `columns` of `table` and hands each row's raw fields to `row`.

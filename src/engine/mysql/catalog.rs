@@ -376,15 +376,18 @@ async fn read_foreign_keys(
 ) -> Result<(), mysql_async::Error> {
     let rows: Vec<Row> = conn
         .exec(
-            "SELECT rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA,
+            // KEY_COLUMN_USAGE shows a foreign key to anyone who may read its table; MariaDB
+            // shows REFERENTIAL_CONSTRAINTS (the actions) only to a role with more than SELECT,
+            // so a read-only source's actions come from SHOW CREATE TABLE instead.
+            "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA,
                     k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, rc.UPDATE_RULE,
                     rc.DELETE_RULE
-               FROM information_schema.REFERENTIAL_CONSTRAINTS rc
-               JOIN information_schema.KEY_COLUMN_USAGE k
-                 ON k.CONSTRAINT_SCHEMA = rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME
-                AND k.CONSTRAINT_NAME = rc.CONSTRAINT_NAME
-              WHERE rc.CONSTRAINT_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
-              ORDER BY rc.TABLE_NAME, rc.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+               FROM information_schema.KEY_COLUMN_USAGE k
+               LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc
+                 ON rc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND rc.TABLE_NAME = k.TABLE_NAME
+                AND rc.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+              WHERE k.CONSTRAINT_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
+              ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
             (database,),
         )
         .await?;
@@ -411,12 +414,40 @@ async fn read_foreign_keys(
         fk.columns.push(text(row, 2).unwrap_or_default());
         fk.ref_columns.push(text(row, 5).unwrap_or_default());
     }
+    let hidden: BTreeSet<String> =
+        rows.iter().filter(|row| text(row, 6).is_none()).filter_map(|row| text(row, 0)).collect();
+    for table in hidden {
+        let create: Option<(String, String)> =
+            conn.query_first(format!("SHOW CREATE TABLE `{}`", table.replace('`', "``"))).await?;
+        let Some((_, create)) = create else { continue };
+        for ((t, name), fk) in keys.iter_mut() {
+            if *t == table {
+                (fk.on_delete, fk.on_update) = declared_actions(&create, name);
+            }
+        }
+    }
     for ((table, _), fk) in keys {
         if let Some(t) = catalog.tables.get_mut(&table) {
             t.foreign_keys.push(fk);
         }
     }
     Ok(())
+}
+
+/// The `ON DELETE` and `ON UPDATE` actions of constraint `name` in a `SHOW CREATE TABLE`
+/// statement (which leaves out the default, `restrict`).
+fn declared_actions(create: &str, name: &str) -> (String, String) {
+    let quoted = format!("CONSTRAINT `{}` FOREIGN KEY", name.replace('`', "``"));
+    let line = create.lines().find(|l| l.contains(&quoted)).unwrap_or_default();
+    let on = |event: &str| {
+        let rest = line.split_once(event).map_or("", |(_, rest)| rest.trim_start());
+        ["CASCADE", "SET NULL", "SET DEFAULT", "NO ACTION", "RESTRICT"]
+            .into_iter()
+            .find(|a| rest.starts_with(a))
+            .map(|a| action(Some(a.to_owned())))
+            .unwrap_or_else(|| action(None))
+    };
+    (on("ON DELETE"), on("ON UPDATE"))
 }
 
 /// `CASCADE` → `cascade`; `NO ACTION` reads as `restrict`, which is what InnoDB does with it.
@@ -1020,6 +1051,16 @@ fn render(toks: &[Tok]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_roles_foreign_key_actions_come_from_the_create_statement() {
+        let create = "CREATE TABLE `lines` (\n  `id` bigint NOT NULL,\n  `order_id` bigint NOT NULL,\n  `sku` int DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  CONSTRAINT `lines_ibfk_1` FOREIGN KEY (`order_id`) REFERENCES `orders` (`id`) ON DELETE CASCADE,\n  CONSTRAINT `lines_sku` FOREIGN KEY (`sku`) REFERENCES `skus` (`id`) ON DELETE SET NULL ON UPDATE NO ACTION,\n  CONSTRAINT `plain` FOREIGN KEY (`sku`) REFERENCES `skus` (`id`)\n) ENGINE=InnoDB";
+        let pair = |d: &str, u: &str| (d.to_owned(), u.to_owned());
+        assert_eq!(declared_actions(create, "lines_ibfk_1"), pair("cascade", "restrict"));
+        assert_eq!(declared_actions(create, "lines_sku"), pair("set null", "restrict"));
+        assert_eq!(declared_actions(create, "plain"), pair("restrict", "restrict"));
+        assert_eq!(declared_actions(create, "absent"), pair("restrict", "restrict"));
+    }
 
     #[test]
     fn display_widths_go_except_boolean_and_zerofill() {

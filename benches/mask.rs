@@ -27,6 +27,10 @@
 //! refilled with 4× the users and orders and the masked whole copy runs once more; dbtwin's peak
 //! RSS (`/usr/bin/time -f %M`, else `VmHWM` polled from /proc) at both sizes, and their ratio.
 //!
+//! Every timed copy starts from a quiet twin: a CHECKPOINT first (untimed), and autovacuum off
+//! there for the whole bench, so one copy's leftover vacuum and analyze (millions of fresh rows,
+//! the baseline's without statistics) do not run inside the next copy's time.
+//!
 //! Every copy is checked before its figure counts: row counts (a whole copy: the source's), every
 //! key, unique and foreign key present and validated, no invalid index, and after a masked copy
 //! no original email in the twin (one count joining the twin's users with every original email,
@@ -235,6 +239,7 @@ fn bench() -> Result<(), String> {
 
     rt.block_on(fill_source(&prod_admin, cfg.size, true))?;
     let expected = rt.block_on(expected_counts(&prod_admin, cfg.size))?;
+    rt.block_on(quiet(&twin_url))?;
     if std::env::var_os("DBTWIN_BENCH_KEEP").is_some() {
         // For profiling by hand: both environments stay up, filled, and the bench says how to
         // run the masked copy it would time.
@@ -253,6 +258,7 @@ fn bench() -> Result<(), String> {
     for run in 0..cfg.runs {
         eprintln!("run {} of {}", run + 1, cfg.runs);
         // Masked whole copy.
+        rt.block_on(checkpoint(&twin_url))?;
         let t = masked_copy(&twin_env, false)?;
         let whole = Counts { users: cfg.size.users, orders: cfg.size.orders };
         rt.block_on(verify(&twin_url, Check::Exactly(whole), Some(cfg.size.users)))
@@ -267,6 +273,7 @@ fn bench() -> Result<(), String> {
         figures.baseline.push(t);
 
         // Masked subset.
+        rt.block_on(checkpoint(&twin_url))?;
         let t = masked_copy(&twin_env, true)?;
         let counts = rt
             .block_on(verify(&twin_url, Check::Subset(cfg.size), Some(cfg.size.users)))
@@ -287,6 +294,7 @@ fn bench() -> Result<(), String> {
     if let Some(large) = cfg.large {
         eprintln!("memory step: refilling the source with {}", large.show());
         rt.block_on(fill_source(&prod_admin, large, false))?;
+        rt.block_on(checkpoint(&twin_url))?;
         let t = masked_copy(&twin_env, false)?;
         let whole = Counts { users: large.users, orders: large.orders };
         rt.block_on(verify(&twin_url, Check::Exactly(whole), Some(large.users)))
@@ -625,8 +633,18 @@ async fn table_bytes(twin: &str) -> Result<u64, String> {
     count(&db, "SELECT pg_table_size('users') + pg_table_size('orders')").await
 }
 
+/// Before every timed copy, masked or baseline (untimed): the twin's dirty pages written.
 async fn checkpoint(url: &str) -> Result<(), String> {
     exec(&connect(url).await?, "CHECKPOINT").await
+}
+
+/// Autovacuum off on the twin: each copy leaves millions of fresh rows behind (the baseline's
+/// without statistics), and their vacuum and analyze would otherwise run in whichever copy is
+/// timed next. Each copy's own work (dbtwin's ANALYZE included) stays in its own time.
+async fn quiet(twin: &str) -> Result<(), String> {
+    let db = connect(twin).await?;
+    exec(&db, "ALTER SYSTEM SET autovacuum = off").await?;
+    exec(&db, "SELECT pg_reload_conf()").await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -775,8 +775,13 @@ fn order_by(db: &SubsetDb<'_>, columns: &[String]) -> String {
     quoted(db, columns).join(", ")
 }
 
+/// Whether the source speaks MySQL's SQL (MySQL, MariaDB) rather than PostgreSQL's.
+fn mysql(db: &SubsetDb<'_>) -> bool {
+    db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres)
+}
+
 fn quoted(db: &SubsetDb<'_>, columns: &[String]) -> Vec<String> {
-    let mysql = db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres);
+    let mysql = mysql(db);
     columns
         .iter()
         .map(|c| {
@@ -799,7 +804,7 @@ fn quoted(db: &SubsetDb<'_>, columns: &[String]) -> Vec<String> {
 fn sample_condition(db: &SubsetDb<'_>, columns: &[String], integer: bool, percent: f64) -> String {
     let columns = quoted(db, columns);
     let share = |range: f64| (percent / 100.0 * range) as u64;
-    if db.source.kind().is_some_and(|k| k != crate::profile::EngineKind::Postgres) {
+    if mysql(db) {
         let below = share(4_294_967_296.0);
         return format!("CRC32(CONCAT_WS(CHAR(31), {})) < {below}", columns.join(", "));
     }
@@ -816,11 +821,10 @@ fn sample_condition(db: &SubsetDb<'_>, columns: &[String], integer: bool, percen
     format!("({hash} & {}) < {below}", (1u64 << 53) - 1)
 }
 
-/// Whether `columns` of `table` are one PostgreSQL integer column.
+/// Whether `columns` of `table` are one integer column.
 fn integer_key(catalog: &Catalog, table: &str, columns: &[String]) -> bool {
     match columns {
-        [column] => column_type(catalog, table, column)
-            .is_some_and(|t| matches!(t, "smallint" | "integer" | "bigint")),
+        [column] => column_type(catalog, table, column).is_some_and(integer_type),
         _ => false,
     }
 }
@@ -828,21 +832,22 @@ fn integer_key(catalog: &Catalog, table: &str, columns: &[String]) -> bool {
 /// Whether a link column and the key it references hash alike: the same type, or two integer
 /// types (an `integer` key referenced from a `bigint` column prints, and hashes, the same).
 fn same_key_type(child: Option<&str>, parent: Option<&str>) -> bool {
-    let integer = |t: &str| {
-        matches!(
-            t.trim_end_matches(" unsigned"),
-            "smallint" | "integer" | "bigint" | "tinyint" | "mediumint" | "int"
-        )
-    };
     match (child, parent) {
-        (Some(c), Some(p)) => c == p || (integer(c) && integer(p)),
+        (Some(c), Some(p)) => c == p || (integer_type(c) && integer_type(p)),
         _ => false,
     }
 }
 
+/// An integer type as PostgreSQL, MySQL or MariaDB print it.
+fn integer_type(data_type: &str) -> bool {
+    matches!(
+        data_type.trim_end_matches(" unsigned"),
+        "smallint" | "integer" | "bigint" | "tinyint" | "mediumint" | "int"
+    )
+}
+
 fn column_type<'c>(catalog: &'c Catalog, table: &str, column: &str) -> Option<&'c str> {
-    let table = catalog.tables.get(table)?;
-    table.columns.iter().find(|c| c.name == column).map(|c| c.data_type.as_str())
+    Some(catalog.tables.get(table)?.column(column)?.data_type.as_str())
 }
 
 /// Streams `columns` of `table` and hands each row's raw fields to `row`.

@@ -10,6 +10,7 @@ mod common;
 use std::time::Instant;
 
 use common::*;
+use dbtwin::engine::bulk::Format;
 use dbtwin::engine::{Session, Target};
 use mysql_async::prelude::Queryable;
 
@@ -119,8 +120,8 @@ async fn copy(
 ) -> (u64, u64) {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let (read, loaded) = tokio::join!(
-        from.copy_out(tables.0, columns, filter, tx),
-        to.load_rows(tables.1, columns, rx)
+        from.copy_out(tables.0, columns, filter, Format::Text, tx),
+        to.load_rows(tables.1, columns, Format::Text, rx)
     );
     (read.unwrap(), loaded.unwrap())
 }
@@ -220,7 +221,7 @@ async fn story(engine: &str, version: &str) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let started = Instant::now();
     let (read, (chunks, text)) =
-        tokio::join!(from.copy_out("big", &big_columns, None, tx), async {
+        tokio::join!(from.copy_out("big", &big_columns, None, Format::Text, tx), async {
             let (mut chunks, mut text) = (0usize, 0usize);
             while let Some(chunk) = rx.recv().await {
                 assert!(chunk.ends_with(b"\n"), "a chunk holds whole lines");
@@ -239,13 +240,13 @@ async fn story(engine: &str, version: &str) {
     // The receiver gone: the read stops early, quietly, and the session still answers.
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     drop(rx);
-    let read = from.copy_out("big", &big_columns, None, tx).await.unwrap();
+    let read = from.copy_out("big", &big_columns, None, Format::Text, tx).await.unwrap();
     assert!(read < BIG_ROWS, "{read}");
     assert_eq!(from.query_text("SELECT 1").await.unwrap(), [[Some("1".to_string())]]);
 
     // Errors name the table.
     let (tx, _rx) = tokio::sync::mpsc::channel(1);
-    let e = from.copy_out("missing", &big_columns, None, tx).await.unwrap_err();
+    let e = from.copy_out("missing", &big_columns, None, Format::Text, tx).await.unwrap_err();
     assert!(e.to_string().starts_with("failed to read rows of missing: "), "{e}");
 
     // A CSV export, its columns in another order, through the same load.
@@ -264,7 +265,7 @@ async fn story(engine: &str, version: &str) {
         let columns = people_columns.clone();
         tokio::task::spawn_blocking(move || dbtwin::data::csvsource::stream(&people, &columns, tx))
     };
-    let loaded = to.load_rows("people", &people_columns, rx).await.unwrap();
+    let loaded = to.load_rows("people", &people_columns, Format::Text, rx).await.unwrap();
     assert_eq!((reading.await.unwrap().unwrap(), loaded), (3, 3));
     let people: Vec<(i32, Option<String>, Option<String>)> =
         check.query("SELECT id, name, note FROM people ORDER BY id").await.unwrap();

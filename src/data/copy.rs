@@ -37,12 +37,12 @@ use super::seedfile::SeedFile;
 use super::source::SourceDb;
 use super::subset::{DbSubset, Filter, SubsetDb, SubsetError};
 use crate::engine::EngineError;
-use crate::engine::bulk::{self, push_field, unescape};
+use crate::engine::bulk::{self, Format, push_field, unescape};
 use crate::engine::session::{Restore, Session};
 use crate::event::DbRef;
 use crate::event::{Event, Events};
 use crate::profile::{EngineKind, ProfileError, ProfileErrors, suggest};
-use crate::schema::{Catalog, Table};
+use crate::schema::{Catalog, Column, Table};
 
 /// Threads masking one table's rows.
 const MASK_THREADS: usize = 2;
@@ -316,6 +316,9 @@ struct TablePlan {
     /// The subset's rows as a condition the source evaluates (fewer rows to read and send).
     pushed: Option<String>,
     estimate: u64,
+    /// How the rows travel: binary between two PostgreSQL servers when the table is copied as
+    /// it is ([`binary_format`]).
+    format: Format,
 }
 
 /// Everything the plan found wrong, at once.
@@ -462,7 +465,10 @@ pub async fn check(
                     by: "name",
                     suggestion: kind.suggested_rule(),
                 }),
-                (None, None) if textual(&shape) && !key_column(table, column) => {
+                (None, None)
+                    if table.column(column).is_some_and(may_be_personal)
+                        && !key_column(table, column) =>
+                {
                     sample.push((at, Sampler::new()));
                 }
                 (None, None) => {}
@@ -530,8 +536,7 @@ pub async fn check(
                 })
             })
             .collect();
-        let scanned =
-            columns.iter().map(|c| shape(table, c).is_some_and(|s| textual(&s))).collect();
+        let scanned = columns.iter().map(|c| table.column(c).is_some_and(holds_text)).collect();
         let filter = match input.subset.filters.get(&name) {
             None => None,
             Some(f) => {
@@ -560,7 +565,18 @@ pub async fn check(
         };
         // The source sends exactly the kept rows: the copy passes them on unfiltered.
         let filter = filter.filter(|_| !exact);
-        tables.push(TablePlan { name, columns, masks, scanned, filter, pushed, estimate });
+        let mut plan = TablePlan {
+            name,
+            columns,
+            masks,
+            scanned,
+            filter,
+            pushed,
+            estimate,
+            format: Format::Text,
+        };
+        plan.format = binary_format(source, target_kind, table, &plan);
+        tables.push(plan);
     }
     Ok(Checked { tables, personal: personal.into_iter().collect(), unruled, absent })
 }
@@ -663,6 +679,38 @@ pub async fn copy(
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
 }
 
+/// Binary rows for a table copied as it is between two PostgreSQL servers: no rule and no filter
+/// on the client, every column of the same built-in type on both sides (the server takes a
+/// binary value only into its own type), and each column the leak check reads one whose binary
+/// form is its text. A text `COPY` spends most of its time printing and parsing values (a
+/// timestamp, a numeric) on both servers; the binary one moves them as they are stored.
+fn binary_format(
+    source: &SourceDb,
+    target_kind: EngineKind,
+    target: &Table,
+    plan: &TablePlan,
+) -> Format {
+    use crate::engine::postgres::{binary_copyable, binary_is_text};
+    let from = source.catalog().and_then(|c| c.tables.get(&plan.name));
+    let (Some(EngineKind::Postgres), EngineKind::Postgres, Some(from)) =
+        (source.kind(), target_kind, from)
+    else {
+        return Format::Text;
+    };
+    let as_is = plan.filter.is_none() && plan.masks.iter().all(Option::is_none);
+    let same_types = plan.columns.iter().zip(&plan.scanned).all(|(name, &scanned)| {
+        match (target.column(name), from.column(name)) {
+            (Some(to), Some(from)) => {
+                to.data_type == from.data_type
+                    && binary_copyable(&to.data_type)
+                    && (!scanned || binary_is_text(&to.data_type))
+            }
+            _ => false,
+        }
+    });
+    if as_is && same_types { Format::Binary } else { Format::Text }
+}
+
 /// Loads every table's masked rows, [`streams`](super::load::streams) at once when the source
 /// can read tables side by side.
 async fn load_tables(
@@ -684,6 +732,7 @@ async fn load_tables(
                 columns: plan.columns.clone(),
                 total: plan.estimate,
                 keys: own_keys.get(&plan.name).map_or(&[][..], Vec::as_slice),
+                format: plan.format,
             };
             let (source, leak) = (input.source.clone(), leak.clone());
             let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {
@@ -873,9 +922,11 @@ async fn masked_rows(
     done: Arc<AtomicU64>,
 ) -> Result<u64, String> {
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-    let reading = source.stream(&plan.name, &plan.columns, plan.pushed.as_deref(), raw_tx);
-    // Chunks are independent and row order does not matter: a table with rules is masked on
-    // two threads, so one wide table does not wait on one core.
+    let (pushed, format) = (plan.pushed.as_deref(), plan.format);
+    let reading = source.stream(&plan.name, &plan.columns, pushed, format, raw_tx);
+    // Text chunks are independent and row order does not matter: a table with rules is masked
+    // on two threads, so one wide table does not wait on one core. Binary rows (a table with no
+    // rule) go on in order, the header first.
     let workers = if plan.masks.iter().any(Option::is_some) { MASK_THREADS } else { 1 };
     let raw_rx = Arc::new(std::sync::Mutex::new(raw_rx));
     // The cells the first thread holds after its first chunk are looked up on the source while
@@ -1129,8 +1180,21 @@ fn mask_chunk(
         let last = plan.scanned.iter().rposition(|s| *s);
         let Some(last) = last.filter(|_| originals.is_none_or(|o| !o.is_empty())) else {
             out.extend_from_slice(chunk);
-            return bulk::count_lines(chunk);
+            return plan.format.count_rows(chunk);
         };
+        if plan.format == Format::Binary {
+            // The cells the check reads are text as they are (`binary_format`).
+            for row in bulk::binary_rows(chunk) {
+                rows += 1;
+                for (i, field) in bulk::binary_fields(row).enumerate().take(last + 1) {
+                    if let (true, Some(field)) = (plan.scanned[i], field) {
+                        look(originals, held, stats, i, field, false);
+                    }
+                }
+            }
+            out.extend_from_slice(chunk);
+            return rows;
+        }
         for line in bulk::lines(chunk) {
             rows += 1;
             for (i, field) in bulk::fields(line).enumerate().take(last + 1) {
@@ -1438,6 +1502,50 @@ fn textual(shape: &ColumnShape) -> bool {
     matches!(shape.kind, ValueKind::Text | ValueKind::Json | ValueKind::Other)
 }
 
+/// Built-in types whose values are never free text nor personal: bits, durations, times of
+/// day, money, points, and `bytea` (which prints as hex).
+const NEVER_PERSONAL: &[&str] = &[
+    "bit",
+    "varbit",
+    "bit varying",
+    "interval",
+    "time",
+    "timetz",
+    "time with time zone",
+    "time without time zone",
+    "year",
+    "money",
+    "oid",
+    "bytea",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+];
+
+/// Built-in types that hold no text but may be personal (an IP, a device's address): the PII
+/// guard samples them, the leak check does not read them.
+const ADDRESSES: &[&str] = &["inet", "cidr", "macaddr", "macaddr8"];
+
+/// Whether the PII guard samples a column without a rule: text, JSON, arrays and types it
+/// cannot tell from text, and addresses; not numbers, dates, nor [`NEVER_PERSONAL`] types.
+fn may_be_personal(column: &Column) -> bool {
+    textual(&shape_of(column))
+        && (column.data_type.ends_with("[]")
+            || !NEVER_PERSONAL.contains(&column.base_type.trim().to_lowercase().as_str()))
+}
+
+/// Whether the second leak check reads a column's cells: what [`may_be_personal`], save
+/// addresses (no email, phone or card number can be written in one).
+fn holds_text(column: &Column) -> bool {
+    may_be_personal(column)
+        && (column.data_type.ends_with("[]")
+            || !ADDRESSES.contains(&column.base_type.trim().to_lowercase().as_str()))
+}
+
 /// Whether the column is part of a key (its values are identifiers, not personal text).
 fn key_column(table: &Table, column: &str) -> bool {
     let c = column.to_owned();
@@ -1721,6 +1829,7 @@ mod tests {
             filter: None,
             pushed: None,
             estimate: 0,
+            format: Format::Text,
         };
         let mut chunk = Vec::new();
         for id in &ids {

@@ -24,6 +24,7 @@ use super::generate::{Dialect, TableGen, plain};
 use super::infer::{self, Existing, Plan};
 use super::seedfile::{RedisValue, SeedFile};
 use crate::engine::EngineError;
+use crate::engine::bulk::Format;
 use crate::engine::session::{Restore, Session};
 use crate::engine::target::Target;
 use crate::event::{DbRef, Event, Events};
@@ -347,6 +348,7 @@ async fn load_all(
                 columns: table.columns.iter().map(|c| c.name.clone()).collect(),
                 total: table.rows,
                 keys: keys.get(&table.name).map_or(&[][..], Vec::as_slice),
+                format: Format::Text,
             };
             let tables = tables.clone();
             let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {
@@ -393,10 +395,12 @@ pub(super) struct Fill<'k> {
     pub total: u64,
     /// The table's own keys and indexes, rebuilt on the same connection once its rows are in.
     pub keys: &'k [String],
+    /// How the rows are written.
+    pub format: Format,
 }
 
-/// Fills one table on its own connection: `produce` writes chunks of rows in the text bulk
-/// format into the channel, counts them in `done` as it goes, and returns how many it wrote;
+/// Fills one table on its own connection: `produce` writes chunks of rows in `fill`'s format
+/// (the text bulk format, or PostgreSQL's binary one) into the channel, counts them in `done` as it goes, and returns how many it wrote;
 /// the rows the server took must be exactly those. Then the table's keys come back and its
 /// sequences and statistics are brought up to date.
 pub(super) async fn fill_table<P, F>(
@@ -410,7 +414,7 @@ where
     F: Future<Output = Result<u64, String>>,
 {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    let Fill { name, columns, total, keys } = fill;
+    let Fill { name, columns, total, keys, format } = fill;
     let mut session = Session::connect(request.target).await.map_err(wrap)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     let done = Arc::new(AtomicU64::new(0));
@@ -424,7 +428,7 @@ where
         done: false,
     });
     let started = Instant::now();
-    let loading = session.load_rows(&name, &columns, rx);
+    let loading = session.load_rows(&name, &columns, format, rx);
     let progress = async {
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;

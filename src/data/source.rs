@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 
 use super::csvsource::{self, CsvTable};
 use super::maskfile::Source;
+use crate::engine::bulk::Format;
 use crate::engine::session::{RedisEntry, Session};
 use crate::engine::{EngineError, Target};
 use crate::profile::EngineKind;
@@ -124,12 +125,14 @@ impl SourceDb {
     }
 
     /// Streams `columns` of `table` (rows matching `filter`, a SQL condition that may end in
-    /// `ORDER BY … LIMIT n`) as text bulk format lines, from the snapshot.
+    /// `ORDER BY … LIMIT n`) as text bulk format lines (or, from PostgreSQL, binary `COPY`
+    /// rows), from the snapshot.
     pub async fn stream(
         &self,
         table: &str,
         columns: &[String],
         filter: Option<&str>,
+        format: Format,
         chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
     ) -> Result<u64, EngineError> {
         match &self.inner {
@@ -138,14 +141,17 @@ impl SourceDb {
             Inner::Database { target, snapshot: Some(id), .. } => {
                 let mut session = Session::connect(target).await?;
                 let result = match session.join_snapshot(id).await {
-                    Ok(()) => session.copy_out(table, columns, filter, chunks).await,
+                    Ok(()) => session.copy_out(table, columns, filter, format, chunks).await,
                     Err(e) => Err(e),
                 };
                 session.close().await;
                 result
             }
             Inner::Database { main, .. } => {
-                main.lock().await.copy_out(table, columns, filter, chunks).await
+                main.lock().await.copy_out(table, columns, filter, format, chunks).await
+            }
+            Inner::Csv { .. } if format == Format::Binary => {
+                Err(EngineError::new("CSV exports are read as text"))
             }
             Inner::Csv { .. } => self.stream_csv(table, columns, filter, chunks).await,
         }
@@ -177,7 +183,7 @@ impl SourceDb {
     ) -> Result<u64, EngineError> {
         match &self.inner {
             Inner::Database { main, .. } => {
-                main.lock().await.copy_out(table, columns, filter, chunks).await
+                main.lock().await.copy_out(table, columns, filter, Format::Text, chunks).await
             }
             Inner::Csv { .. } => self.stream_csv(table, columns, filter, chunks).await,
         }

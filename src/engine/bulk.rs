@@ -2,11 +2,82 @@
 //! tabs, rows ended by newlines, `\N` for NULL, and a backslash escape for each byte the format
 //! gives meaning to (PostgreSQL `COPY` text and MySQL `LOAD DATA` read it alike). Rows travel in
 //! chunks of about [`CHUNK_BYTES`] of whole lines.
+//!
+//! Between two PostgreSQL servers, a table copied as it is (no rule, no filter on the client)
+//! travels in PostgreSQL's binary `COPY` format instead ([`Format::Binary`]): neither server
+//! prints or parses a value's text (a timestamp, a numeric), which is most of a text `COPY`'s
+//! work on both sides.
 
 use std::borrow::Cow;
 
 /// About how much text one chunk carries.
 pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// How a chunk's rows are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The text bulk format: lines of tab-separated, escaped fields.
+    Text,
+    /// PostgreSQL's binary `COPY` format: the file header at the start of the first chunk, then
+    /// rows (a field count, then each field's length and bytes; -1 for NULL), the trailer at the
+    /// end of the last. The server sends one row per message, and chunks hold whole messages.
+    Binary,
+}
+
+impl Format {
+    /// The rows of a chunk.
+    pub fn count_rows(self, chunk: &[u8]) -> u64 {
+        match self {
+            Format::Text => count_lines(chunk),
+            Format::Binary => binary_rows(chunk).count() as u64,
+        }
+    }
+}
+
+/// The start of every binary `COPY` stream.
+const BINARY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+/// The rows of a chunk in the binary format, each from its field count to its last field: the
+/// header is skipped where the chunk starts with it, and the rows end at the trailer (or at
+/// bytes that are not a whole row, which the server never sends).
+pub fn binary_rows(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = chunk;
+    if let Some(after) = rest.strip_prefix(BINARY_SIGNATURE) {
+        // Flags, then the header extension's length and the extension.
+        let extension =
+            after.get(4..8).and_then(|n| n.try_into().ok()).map_or(0, u32::from_be_bytes);
+        let extension = extension as usize;
+        rest = after.get(8 + extension..).unwrap_or_default();
+    }
+    std::iter::from_fn(move || {
+        let count = i16::from_be_bytes(rest.get(..2)?.try_into().ok()?);
+        if count < 0 {
+            return None;
+        }
+        let mut at = 2;
+        for _ in 0..count {
+            let length = i32::from_be_bytes(rest.get(at..at + 4)?.try_into().ok()?);
+            at += 4 + usize::try_from(length).unwrap_or(0);
+        }
+        let row = rest.get(..at)?;
+        rest = &rest[at..];
+        Some(row)
+    })
+}
+
+/// The fields of one of [`binary_rows`]' rows: `None` for NULL, else the value's bytes as the
+/// type's binary output writes them (the text itself for `text`, `varchar`, `char`, `json`).
+pub fn binary_fields(row: &[u8]) -> impl Iterator<Item = Option<&[u8]>> {
+    let mut rest = row.get(2..).unwrap_or_default();
+    std::iter::from_fn(move || {
+        let length = i32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+        rest = &rest[4..];
+        let Ok(length) = usize::try_from(length) else { return Some(None) };
+        let value = rest.get(..length)?;
+        rest = &rest[length..];
+        Some(Some(value))
+    })
+}
 
 /// The lines of a chunk, each without its newline. Every line counts, an empty one too (the one
 /// empty text field of a one-column row); what follows the last newline is a line when it is not
@@ -123,6 +194,46 @@ mod tests {
     }
 
     use super::*;
+
+    /// A binary `COPY` row as the server writes it.
+    fn binary_row(fields: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut row = (fields.len() as i16).to_be_bytes().to_vec();
+        for field in fields {
+            match field {
+                None => row.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(value) => {
+                    row.extend_from_slice(&(value.len() as i32).to_be_bytes());
+                    row.extend_from_slice(value);
+                }
+            }
+        }
+        row
+    }
+
+    #[test]
+    fn binary_rows_skip_the_header_and_stop_at_the_trailer() {
+        let (first, second) =
+            (binary_row(&[Some(b"ab"), None]), binary_row(&[Some(b""), Some(b"x")]));
+        let mut chunk = BINARY_SIGNATURE.to_vec();
+        chunk.extend_from_slice(&0u32.to_be_bytes());
+        chunk.extend_from_slice(&3u32.to_be_bytes());
+        chunk.extend_from_slice(b"ext");
+        chunk.extend_from_slice(&first);
+        chunk.extend_from_slice(&second);
+        chunk.extend_from_slice(&(-1i16).to_be_bytes());
+        let rows: Vec<&[u8]> = binary_rows(&chunk).collect();
+        assert_eq!(rows, [&first[..], &second[..]]);
+        assert_eq!(Format::Binary.count_rows(&chunk), 2);
+        let fields: Vec<Vec<Option<&[u8]>>> =
+            rows.iter().map(|row| binary_fields(row).collect()).collect();
+        assert_eq!(fields[0], [Some(&b"ab"[..]), None]);
+        assert_eq!(fields[1], [Some(&b""[..]), Some(&b"x"[..])]);
+        // A chunk without the header (not the first), and one cut short, which the server never
+        // sends: its whole rows only.
+        assert_eq!(Format::Binary.count_rows(&second), 1);
+        let cut = [&first[..], &second[..second.len() - 1]].concat();
+        assert_eq!(Format::Binary.count_rows(&cut), 1);
+    }
 
     #[test]
     fn fields_round_trip() {

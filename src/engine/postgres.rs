@@ -678,9 +678,102 @@ fn transaction_control(statement: &str) -> Option<TransactionControl> {
     }
 }
 
+/// Whether a column of this type (as the catalog prints it: `numeric(12,2)`, `integer[]`) may
+/// travel in the binary `COPY` format between two servers that both give the column this very
+/// type. Built-in types only: their binary forms have not changed since release 10 (before it a
+/// server could keep timestamps as floats), and an array's carries its element type's OID, which
+/// only built-in types share between databases (an enum's, a domain's, a composite's or an
+/// extension type's differ, and the server would refuse the rows). Others go as text.
+pub fn binary_copyable(data_type: &str) -> bool {
+    const BUILT_IN: &[&str] = &[
+        "smallint",
+        "integer",
+        "bigint",
+        "numeric",
+        "real",
+        "double precision",
+        "boolean",
+        "text",
+        "character varying",
+        "character",
+        "\"char\"",
+        "name",
+        "bytea",
+        "date",
+        "time without time zone",
+        "time with time zone",
+        "timestamp without time zone",
+        "timestamp with time zone",
+        "interval",
+        "uuid",
+        "json",
+        "jsonb",
+        "inet",
+        "cidr",
+        "macaddr",
+        "macaddr8",
+        "money",
+        "oid",
+        "bit",
+        "bit varying",
+    ];
+    BUILT_IN.contains(&base_type(data_type).as_str())
+}
+
+/// Whether the binary form of this type is its text, as the leak check reads cells: `text`,
+/// `varchar`, `char` and `json` (not `jsonb`, whose form starts with a version byte).
+pub fn binary_is_text(data_type: &str) -> bool {
+    !data_type.ends_with("[]")
+        && matches!(
+            base_type(data_type).as_str(),
+            "text" | "character varying" | "character" | "json"
+        )
+}
+
+/// A printed type without its modifiers and array brackets: `timestamp(3) with time zone` is
+/// `timestamp with time zone`, `character varying(20)[]` is `character varying`.
+fn base_type(data_type: &str) -> String {
+    let mut base = String::with_capacity(data_type.len());
+    let mut depth = 0u32;
+    for c in data_type.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => base.push(c),
+            _ => {}
+        }
+    }
+    let base = base.trim_end_matches("[]").trim();
+    base.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_copies_take_built_in_types_only() {
+        for built_in in [
+            "bigint",
+            "numeric(12,2)",
+            "timestamp(3) with time zone",
+            "character varying(255)",
+            "integer[]",
+            "character varying(20)[]",
+            "\"char\"",
+        ] {
+            assert!(binary_copyable(built_in), "{built_in}");
+        }
+        // Their binary forms name the database's own OIDs, or are not known here.
+        for other in ["public.mood", "mood[]", "citext", "public.address", "geometry(Point,4326)"] {
+            assert!(!binary_copyable(other), "{other}");
+        }
+        assert!(binary_is_text("character varying(255)"));
+        assert!(binary_is_text("json"));
+        assert!(!binary_is_text("jsonb"), "a version byte comes first");
+        assert!(!binary_is_text("text[]"), "an array's form holds lengths and an OID");
+        assert!(!binary_is_text("bigint"));
+    }
 
     #[test]
     fn throwaway_comes_first_so_settings_win() {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::bulk::Format;
 use super::target::Target;
 use super::{EngineError, mysql, postgres, redis};
 use crate::profile::EngineKind;
@@ -400,14 +401,19 @@ impl Session {
     /// into `table`'s `columns`: PostgreSQL `COPY … FROM STDIN`, MySQL `LOAD DATA LOCAL INFILE`.
     /// Returns the rows the server took. Triggers and foreign key checks are off for the load
     /// (the rows are consistent by construction, and keys are checked when they come back).
+    /// PostgreSQL also takes its binary `COPY` format ([`Format::Binary`]).
     pub async fn load_rows(
         &mut self,
         table: &str,
         columns: &[String],
+        format: Format,
         chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
     ) -> Result<u64, EngineError> {
         match &mut self.inner {
-            Inner::Postgres(s) => s.load_rows(table, columns, chunks).await,
+            Inner::Postgres(s) => s.load_rows(table, columns, format, chunks).await,
+            Inner::Mysql(_) if format == Format::Binary => {
+                Err(EngineError::new("MySQL takes rows in the text bulk format only"))
+            }
             Inner::Mysql(s) => s.load_rows(table, columns, chunks).await,
             Inner::Redis(_) => Err(EngineError::new("redis has no tables to load rows into")),
         }
@@ -479,16 +485,21 @@ impl Session {
 
     /// Source side: streams `SELECT columns FROM table [WHERE filter]` in the text bulk format
     /// [`load_rows`](Self::load_rows) takes (each chunk whole lines; tab-separated, `\N` for
-    /// NULL, backslash escapes). Returns the rows read. Stops quietly when the receiver goes.
+    /// NULL, backslash escapes), or PostgreSQL's binary `COPY` format (whole rows a chunk; the
+    /// header starts the first). Returns the rows read. Stops quietly when the receiver goes.
     pub async fn copy_out(
         &mut self,
         table: &str,
         columns: &[String],
         filter: Option<&str>,
+        format: Format,
         chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
     ) -> Result<u64, EngineError> {
         match &mut self.inner {
-            Inner::Postgres(s) => s.copy_out(table, columns, filter, chunks).await,
+            Inner::Postgres(s) => s.copy_out(table, columns, filter, format, chunks).await,
+            Inner::Mysql(_) if format == Format::Binary => {
+                Err(EngineError::new("MySQL sends rows in the text bulk format only"))
+            }
             Inner::Mysql(s) => s.copy_out(table, columns, filter, chunks).await,
             Inner::Redis(_) => Err(EngineError::new("redis has no tables to read rows from")),
         }

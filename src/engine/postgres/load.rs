@@ -24,6 +24,7 @@ use futures_util::SinkExt;
 
 use super::{Session, ident, query_error, server_message};
 use crate::engine::EngineError;
+use crate::engine::bulk::Format;
 use crate::engine::session::Restore;
 
 /// The dbtwin_state key under which a pending restore is kept until the load has finished.
@@ -198,6 +199,7 @@ impl Session {
         &mut self,
         table: &str,
         columns: &[String],
+        format: Format,
         mut chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
     ) -> Result<u64, EngineError> {
         let failed = |e: tokio_postgres::Error| {
@@ -215,7 +217,11 @@ impl Session {
             .await
             .map_err(failed)?;
         let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
-        let sql = format!("COPY {name} ({list}) FROM STDIN (FREEZE)");
+        let options = match format {
+            Format::Text => "FREEZE",
+            Format::Binary => "FORMAT binary, FREEZE",
+        };
+        let sql = format!("COPY {name} ({list}) FROM STDIN ({options})");
         let copied = async {
             let sink = self.client.copy_in::<_, Bytes>(&sql).await?;
             let mut sink = std::pin::pin!(sink);

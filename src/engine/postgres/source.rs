@@ -1,13 +1,14 @@
 //! Reading a PostgreSQL source database for masked copies: one snapshot exported by the first
 //! session and joined by the others, so tables are read in parallel from one point in time, each
-//! with `COPY … TO STDOUT` in the text format that `COPY … FROM STDIN` takes back.
+//! with `COPY … TO STDOUT` in the text format that `COPY … FROM STDIN` takes back (or, for a
+//! table copied as it is into PostgreSQL, the binary format).
 
 use futures_util::StreamExt;
 
 use super::load::qualified;
 use super::{Session, ident, server_message};
 use crate::engine::EngineError;
-use crate::engine::bulk::{CHUNK_BYTES, count_lines};
+use crate::engine::bulk::{CHUNK_BYTES, Format};
 
 impl Session {
     pub(in crate::engine) async fn begin_snapshot(
@@ -48,6 +49,7 @@ impl Session {
         table: &str,
         columns: &[String],
         filter: Option<&str>,
+        format: Format,
         chunks: tokio::sync::mpsc::Sender<Vec<u8>>,
     ) -> Result<u64, EngineError> {
         let failed = |e: tokio_postgres::Error| {
@@ -55,9 +57,15 @@ impl Session {
         };
         let name = qualified(table);
         let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+        let options = match format {
+            Format::Text => "",
+            Format::Binary => " (FORMAT binary)",
+        };
         let sql = match filter {
-            None => format!("COPY {name} ({list}) TO STDOUT"),
-            Some(filter) => format!("COPY (SELECT {list} FROM {name} WHERE {filter}) TO STDOUT"),
+            None => format!("COPY {name} ({list}) TO STDOUT{options}"),
+            Some(filter) => {
+                format!("COPY (SELECT {list} FROM {name} WHERE {filter}) TO STDOUT{options}")
+            }
         };
         let stream = self.client.copy_out(&sql).await.map_err(failed)?;
         let mut stream = std::pin::pin!(stream);
@@ -68,16 +76,16 @@ impl Session {
             chunk.extend_from_slice(&data);
             if chunk.len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
-                // The server sends one row per message; lines are counted to be sure, a chunk
+                // The server sends one row per message; rows are counted to be sure, a chunk
                 // at a time (one message is too short for a fast count).
-                rows += count_lines(&full);
+                rows += format.count_rows(&full);
                 if chunks.send(full).await.is_err() {
                     return Ok(rows);
                 }
             }
         }
         if !chunk.is_empty() {
-            rows += count_lines(&chunk);
+            rows += format.count_rows(&chunk);
             let _ = chunks.send(chunk).await;
         }
         Ok(rows)

@@ -590,8 +590,44 @@ pub async fn copy(
     events: &Events,
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    let catalog = session.catalog().await.map_err(wrap)?;
-    let checked = check(&request.db, request.file, request.target.kind, &catalog, input).await?;
+    // With a source read in parallel, the sessions of the parallel streams (the target's and
+    // the source's) connect while the plan is checked and the target is readied.
+    let streams = if input.source.parallel() {
+        super::load::streams().min(input.source.tables().len())
+    } else {
+        0
+    };
+    let opening = async {
+        let loaders = (0..streams).map(|_| Session::connect(request.target));
+        let (loaders, ()) = tokio::join!(
+            futures_util::future::join_all(loaders),
+            input.source.open_readers(streams)
+        );
+        loaders.into_iter().flatten().collect::<Vec<Session>>()
+    };
+    let checking = async {
+        let catalog = session.catalog().await.map_err(wrap)?;
+        check(&request.db, request.file, request.target.kind, &catalog, input).await
+    };
+    let (loaders, checked) = tokio::join!(opening, checking);
+    let loaders = std::sync::Mutex::new(loaders);
+    let copied = copy_checked(session, request, input, checked?, &loaders, events).await;
+    for loader in loaders.into_inner().unwrap_or_default() {
+        loader.close().await;
+    }
+    copied
+}
+
+/// [`copy`] once the plan checked out.
+async fn copy_checked(
+    session: &mut Session,
+    request: &Request<'_>,
+    input: &MaskedInput,
+    checked: Checked,
+    loaders: &std::sync::Mutex<Vec<Session>>,
+    events: &Events,
+) -> Result<Outcome, DataError> {
+    let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     if !checked.unruled.is_empty() {
         match request.file.masked.unmasked {
             Unmasked::Fail => {
@@ -655,7 +691,8 @@ pub async fn copy(
         let (read, loaded) = tokio::join!(reading, async {
             let loaded = async {
                 let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
-                let results = load_tables(request, input, &tables, &restore, &leak, events).await?;
+                let results =
+                    load_tables(request, input, &tables, &restore, &leak, loaders, events).await?;
                 Ok::<_, DataError>((restore, results))
             }
             .await;
@@ -668,7 +705,8 @@ pub async fn copy(
         let (read, restore) = tokio::join!(reading, session.prepare_load(&emptied, true));
         read?;
         let restore = restore.map_err(wrap)?;
-        let results = load_tables(request, input, &tables, &restore, &leak, events).await?;
+        let results =
+            load_tables(request, input, &tables, &restore, &leak, loaders, events).await?;
         (restore, results)
     };
     let (_, other_keys) = super::load::split_keys(&restore, &names);
@@ -719,6 +757,7 @@ async fn load_tables(
     tables: &[Arc<TablePlan>],
     restore: &Restore,
     leak: &Arc<LeakCheck>,
+    loaders: &std::sync::Mutex<Vec<Session>>,
     events: &Events,
 ) -> Result<Vec<(String, u64)>, DataError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -733,6 +772,7 @@ async fn load_tables(
                 total: plan.estimate,
                 keys: own_keys.get(&plan.name).map_or(&[][..], Vec::as_slice),
                 format: plan.format,
+                session: loaders.lock().ok().and_then(|mut l| l.pop()),
             };
             let (source, leak) = (input.source.clone(), leak.clone());
             let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {

@@ -349,6 +349,7 @@ async fn load_all(
                 total: table.rows,
                 keys: keys.get(&table.name).map_or(&[][..], Vec::as_slice),
                 format: Format::Text,
+                session: None,
             };
             let tables = tables.clone();
             let produce = move |tx: Sender<Vec<u8>>, done: Arc<AtomicU64>| async move {
@@ -397,6 +398,8 @@ pub(super) struct Fill<'k> {
     pub keys: &'k [String],
     /// How the rows are written.
     pub format: Format,
+    /// A session to the target opened ahead, else the fill connects one.
+    pub session: Option<Session>,
 }
 
 /// Fills one table on its own connection: `produce` writes chunks of rows in `fill`'s format
@@ -414,8 +417,11 @@ where
     F: Future<Output = Result<u64, String>>,
 {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    let Fill { name, columns, total, keys, format } = fill;
-    let mut session = Session::connect(request.target).await.map_err(wrap)?;
+    let Fill { name, columns, total, keys, format, session } = fill;
+    let mut session = match session {
+        Some(session) => session,
+        None => Session::connect(request.target).await.map_err(wrap)?,
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     let done = Arc::new(AtomicU64::new(0));
     let producing = produce(tx, done.clone());

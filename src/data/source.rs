@@ -32,6 +32,8 @@ enum Inner {
         main: Mutex<Session>,
         snapshot: Option<String>,
         catalog: Catalog,
+        /// Sessions already in the snapshot, opened ahead of the reads that take them.
+        readers: std::sync::Mutex<Vec<Session>>,
     },
     Csv {
         dir: PathBuf,
@@ -55,9 +57,8 @@ impl SourceDb {
                     _ => main.catalog().await?,
                 };
                 let snapshot = main.begin_snapshot().await?;
-                Ok(SourceDb {
-                    inner: Inner::Database { target, main: Mutex::new(main), snapshot, catalog },
-                })
+                let (main, readers) = (Mutex::new(main), Default::default());
+                Ok(SourceDb { inner: Inner::Database { target, main, snapshot, catalog, readers } })
             }
             Source::Csv(dir) => {
                 let tables = csvsource::discover(dir)
@@ -138,12 +139,13 @@ impl SourceDb {
         match &self.inner {
             // The exported snapshot lives as long as `main`'s transaction, that is as long as
             // this source.
-            Inner::Database { target, snapshot: Some(id), .. } => {
-                let mut session = Session::connect(target).await?;
-                let result = match session.join_snapshot(id).await {
-                    Ok(()) => session.copy_out(table, columns, filter, format, chunks).await,
-                    Err(e) => Err(e),
+            Inner::Database { target, snapshot: Some(id), readers, .. } => {
+                let ready = readers.lock().ok().and_then(|mut r| r.pop());
+                let mut session = match ready {
+                    Some(session) => session,
+                    None => reader(target, id).await?,
                 };
+                let result = session.copy_out(table, columns, filter, format, chunks).await;
                 session.close().await;
                 result
             }
@@ -154,6 +156,19 @@ impl SourceDb {
                 Err(EngineError::new("CSV exports are read as text"))
             }
             Inner::Csv { .. } => self.stream_csv(table, columns, filter, chunks).await,
+        }
+    }
+
+    /// Opens up to `n` sessions in the snapshot for the parallel reads ([`stream`](Self::stream))
+    /// to take, while the copy gets ready: their connections are then off the copy's path. One
+    /// that fails is left out; the read that would have taken it connects, and reports.
+    pub async fn open_readers(&self, n: usize) {
+        let Inner::Database { target, snapshot: Some(id), readers, .. } = &self.inner else {
+            return;
+        };
+        let opened = futures_util::future::join_all((0..n).map(|_| reader(target, id))).await;
+        if let Ok(mut readers) = readers.lock() {
+            readers.extend(opened.into_iter().flatten());
         }
     }
 
@@ -217,8 +232,23 @@ impl SourceDb {
 
     /// Ends the snapshot and disconnects.
     pub async fn close(self) {
-        if let Inner::Database { main, .. } = self.inner {
+        if let Inner::Database { main, readers, .. } = self.inner {
+            for reader in readers.into_inner().unwrap_or_default() {
+                reader.close().await;
+            }
             main.into_inner().close().await;
+        }
+    }
+}
+
+/// A new session reading from the snapshot `id` exported.
+async fn reader(target: &Target, id: &str) -> Result<Session, EngineError> {
+    let mut session = Session::connect(target).await?;
+    match session.join_snapshot(id).await {
+        Ok(()) => Ok(session),
+        Err(e) => {
+            session.close().await;
+            Err(e)
         }
     }
 }

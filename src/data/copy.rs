@@ -575,7 +575,7 @@ pub async fn check(
             estimate,
             format: Format::Text,
         };
-        plan.format = binary_format(source, target_kind, table, &plan);
+        plan.format = binary_format(source, target_kind, catalog, &plan);
         tables.push(plan);
     }
     Ok(Checked { tables, personal: personal.into_iter().collect(), unruled, absent })
@@ -717,22 +717,32 @@ async fn copy_checked(
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
 }
 
-/// Binary rows for a table copied as it is between two PostgreSQL servers: no rule and no filter
-/// on the client, every column of the same built-in type on both sides (the server takes a
-/// binary value only into its own type), and each column the leak check reads one whose binary
-/// form is its text. A text `COPY` spends most of its time printing and parsing values (a
-/// timestamp, a numeric) on both servers; the binary one moves them as they are stored.
+/// Binary rows for a table copied as it is between two PostgreSQL servers of release 10 or later:
+/// no rule and no filter on the client, every column of the same built-in type on both sides
+/// (the server takes a binary value only into its own type), and each column the leak check
+/// reads one whose binary form is its text. A text `COPY` spends most of its time printing and
+/// parsing values (a timestamp, a numeric) on both servers; the binary one moves them as they
+/// are stored.
 fn binary_format(
     source: &SourceDb,
     target_kind: EngineKind,
-    target: &Table,
+    target: &Catalog,
     plan: &TablePlan,
 ) -> Format {
     use crate::engine::postgres::{binary_copyable, binary_is_text};
-    let from = source.catalog().and_then(|c| c.tables.get(&plan.name));
-    let (Some(EngineKind::Postgres), EngineKind::Postgres, Some(from)) =
-        (source.kind(), target_kind, from)
-    else {
+    let Some(from) = source.catalog() else { return Format::Text };
+    let release = |c: &Catalog| {
+        let digits = c.server_version.chars().take_while(char::is_ascii_digit);
+        digits.collect::<String>().parse::<u32>().ok()
+    };
+    let recent = [from, target].into_iter().all(|c| release(c).is_some_and(|r| r >= 10));
+    let (Some(EngineKind::Postgres), EngineKind::Postgres, true, Some(from), Some(target)) = (
+        source.kind(),
+        target_kind,
+        recent,
+        from.tables.get(&plan.name),
+        target.tables.get(&plan.name),
+    ) else {
         return Format::Text;
     };
     let as_is = plan.filter.is_none() && plan.masks.iter().all(Option::is_none);

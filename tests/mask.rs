@@ -707,6 +707,7 @@ mask:
   "session:*":    { email: email, ip: keep-format }
   "user:*:email": { value: email }
   "visitors":     { members: email }
+  "cart:*":       { key-name: email }
 "#;
 
 #[tokio::test]
@@ -744,6 +745,14 @@ async fn redis_keys_are_copied_masked_with_their_ttls() {
         pipe.cmd("EXPIRE").arg(format!("session:{i}")).arg(3600).ignore();
         pipe.cmd("SET").arg(format!("user:{i}:email")).arg(&email).ignore();
         pipe.cmd("SADD").arg("visitors").arg(&email).ignore();
+        if i <= 10 {
+            // A key named after its person.
+            pipe.cmd("SADD")
+                .arg(format!("cart:{email}"))
+                .arg("sku-1")
+                .arg(format!("sku-{i}"))
+                .ignore();
+        }
     }
     pipe.cmd("ZADD").arg("board").arg(3).arg("alpha").arg(1).arg("beta").ignore();
     pipe.cmd("ACL")
@@ -804,6 +813,25 @@ async fn redis_keys_are_copied_masked_with_their_ttls() {
     let visitors: BTreeSet<String> =
         redis::cmd("SMEMBERS").arg("visitors").query_async(&mut twin).await.unwrap();
     assert_eq!(visitors, masked_emails, "set members too");
+    // Key names: the email in `cart:EMAIL` is masked as everywhere else, so the masked session's
+    // email still finds its cart; no original name is left.
+    let carts: Vec<String> = redis::cmd("KEYS").arg("cart:*").query_async(&mut twin).await.unwrap();
+    assert_eq!(carts.len(), 10, "{carts:?}");
+    for i in 1..=10 {
+        let email: String =
+            redis::cmd("GET").arg(format!("user:{i}:email")).query_async(&mut twin).await.unwrap();
+        let items: BTreeSet<String> = redis::cmd("SMEMBERS")
+            .arg(format!("cart:{email}"))
+            .query_async(&mut twin)
+            .await
+            .unwrap();
+        assert_eq!(
+            items,
+            BTreeSet::from(["sku-1".to_string(), format!("sku-{i}")]),
+            "cart:{email}"
+        );
+        assert!(!carts.contains(&format!("cart:p{i}@people.example")));
+    }
     let board: Vec<(String, f64)> = redis::cmd("ZRANGE")
         .arg("board")
         .arg(0)
@@ -825,6 +853,36 @@ async fn redis_keys_are_copied_masked_with_their_ttls() {
     .await;
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("session:*.ip"), "{}", stderr(&out));
+    // So does a key name that holds an email, by its values; a rule that could make two names
+    // one is refused before anything is read.
+    std::fs::write(
+        dir.path().join("seed.yaml"),
+        REDIS_SEED.replace("  \"cart:*\":       { key-name: email }\n", ""),
+    )
+    .unwrap();
+    let out = run(masked_cmd(
+        &["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"],
+        &prod_url,
+        "k1",
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cart:*.key-name"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("email"), "{}", stderr(&out));
+    std::fs::write(
+        dir.path().join("seed.yaml"),
+        REDIS_SEED.replace("{ key-name: email }", "{ key-name: redact }"),
+    )
+    .unwrap();
+    let out = run(masked_cmd(
+        &["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"],
+        &prod_url,
+        "k1",
+    ))
+    .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a bijection"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("seed.yaml"), "names the file: {}", stderr(&out));
 
     for env in [&env, &prod_env] {
         let mut down = dbtwin();

@@ -3,17 +3,23 @@
 //! written to the target with its TTL.
 //!
 //! Rules name a glob pattern and, inside it, what to mask: a hash field by its name, `value` for a
-//! string, `members` for the members of a set, list or sorted set (scores are kept):
+//! string, `members` for the members of a set, list or sorted set (scores are kept), and
+//! `key-name` for the key's own name: each of its `:`-separated segments that the pattern does not
+//! spell out (`cart:*` masks `alice@example.com` in `cart:alice@example.com`, as the same rule
+//! masks it anywhere else, so a name built from a masked value still finds its key):
 //!
 //! ```yaml
 //! mask:
 //!   "session:*": { email: email, ip: keep-format }
 //!   "user:*:email": { value: email }
+//!   "cart:*": { key-name: email }
 //! ```
 //!
-//! The guards are those of the table copy: personal-looking fields and values without a rule
-//! (judged on the first keys of each key shape) stop the copy, no masked value may equal its
-//! original, and no original value of a personal field may appear in any value written.
+//! The guards are those of the table copy: personal-looking fields, values and key names without
+//! a rule (judged on the first keys of each key shape) stop the copy, no masked value or name
+//! segment may equal its original, and no original value of a personal field may appear in any
+//! value or key name written. A `key-name` rule must be a bijection (two keys must not become
+//! one).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +37,8 @@ use crate::event::{Event, Events};
 const BATCH: usize = 1_000;
 /// Keys sampled for the personal-data guard.
 const SAMPLE_KEYS: usize = 2_000;
+/// The field name of rules on key names.
+const KEY_NAME: &str = "key-name";
 
 struct FieldRule {
     pattern: String,
@@ -59,8 +67,22 @@ pub async fn copy(
     }
     let text = ColumnShape::new(ValueKind::Text).with_nullable(true);
     let mut rules = Vec::new();
+    let mut errors = Vec::new();
     for (pattern, fields) in &file.masked.mask {
         for (field, rule) in fields {
+            if field == KEY_NAME && !rule.rule.is_bijection(&text) {
+                errors.push(
+                    file.error(
+                        &rule.key,
+                        format!(
+                            "{pattern}: `{}` on key names is not a bijection: two keys could \
+                             get the same name",
+                            rule.rule.name()
+                        ),
+                    )
+                    .with_hint("give key names keep-format, email or keep"),
+                );
+            }
             rules.push(FieldRule {
                 pattern: pattern.clone(),
                 field: field.clone(),
@@ -68,6 +90,13 @@ pub async fn copy(
                 masker: Masker::new(&input.key, &rule.rule, &text),
             });
         }
+    }
+    if !errors.is_empty() {
+        return Err(DataError::Plan {
+            db: request.db.clone(),
+            file: file.path.display().to_string(),
+            errors: crate::profile::ProfileErrors(errors),
+        });
     }
     let source_error = |source: EngineError| DataError::Source { db: request.db.clone(), source };
 
@@ -81,6 +110,21 @@ pub async fn copy(
             input.source.redis_batch(cursor, BATCH).await.map_err(source_error)?;
         for entry in &entries {
             let shape = key_shape(&entry.key);
+            match rule_for(&rules, &entry.key, KEY_NAME) {
+                Some(r) => {
+                    let pair = (r.pattern.clone(), r.field.clone());
+                    // As for columns: emails are looked for elsewhere (ids would be everywhere).
+                    if matches!(r.rule, Rule::Email { .. }) && !personal.contains(&pair) {
+                        personal.push(pair);
+                    }
+                }
+                None => {
+                    let sampler = samplers.entry((shape.clone(), KEY_NAME.into())).or_default();
+                    for segment in hidden_segments(&entry.key) {
+                        sampler.add(&String::from_utf8_lossy(segment));
+                    }
+                }
+            }
             for (field, value) in values(&entry.data) {
                 let ruled = rule_for(&rules, &entry.key, &field);
                 let by_name = pii::by_name(&field);
@@ -160,6 +204,14 @@ pub async fn copy(
             let (next, entries) =
                 input.source.redis_batch(cursor, BATCH).await.map_err(source_error)?;
             for entry in &entries {
+                let personal_name = rule_for(&rules, &entry.key, KEY_NAME).is_some_and(|r| {
+                    personal.iter().any(|(p, f)| *p == r.pattern && *f == r.field)
+                });
+                if personal_name {
+                    for segment in variable_segments(&entry.key, &rules) {
+                        originals.add(&input.key, String::from_utf8_lossy(segment).as_bytes());
+                    }
+                }
                 for (field, value) in values(&entry.data) {
                     let personal_field = rule_for(&rules, &entry.key, &field).is_some_and(|r| {
                         personal.iter().any(|(p, f)| *p == r.pattern && *f == r.field)
@@ -294,7 +346,79 @@ fn mask_entry(
         }
         RedisData::Unsupported(_) => {}
     }
+    entry.key = masked_name(rules, originals, &key, leaks);
     entry
+}
+
+/// The key's name, its segments masked by its `key-name` rule; without one, looked at for
+/// originals as any value that goes through unmasked.
+fn masked_name(
+    rules: &[FieldRule],
+    originals: &Originals,
+    key: &[u8],
+    leaks: &mut BTreeMap<(String, String), Leak>,
+) -> Vec<u8> {
+    let mut leak = |unchanged: bool, found: bool| {
+        if unchanged || found {
+            let shape = key_shape(key);
+            let leak = leaks.entry((shape.clone(), KEY_NAME.to_owned())).or_insert(Leak {
+                table: shape,
+                column: KEY_NAME.to_owned(),
+                unchanged: 0,
+                originals: 0,
+            });
+            leak.unchanged += u64::from(unchanged);
+            leak.originals += u64::from(found);
+        }
+    };
+    let Some(rule) = rule_for(rules, key, KEY_NAME) else {
+        let found = key.split(|&b| b == b':').any(|segment| {
+            !segment.is_empty() && originals.found_in_text(&String::from_utf8_lossy(segment))
+        });
+        leak(false, found);
+        return key.to_vec();
+    };
+    let literal = literal_segments(&rule.pattern);
+    let mut name = Vec::with_capacity(key.len() + 16);
+    for (i, segment) in key.split(|&b| b == b':').enumerate() {
+        if i > 0 {
+            name.push(b':');
+        }
+        if !variable(segment, &literal) {
+            name.extend_from_slice(segment);
+            continue;
+        }
+        let input = String::from_utf8_lossy(segment).into_owned();
+        let mut output = String::new();
+        rule.masker.apply(&input, None, &mut output);
+        leak(output == input && !rule.rule.may_keep(&input), false);
+        name.extend_from_slice(output.as_bytes());
+    }
+    name
+}
+
+/// The segments of a key's name (between `:`) that its `key-name` rule masks.
+fn variable_segments<'k>(key: &'k [u8], rules: &[FieldRule]) -> Vec<&'k [u8]> {
+    let Some(rule) = rule_for(rules, key, KEY_NAME) else { return Vec::new() };
+    let literal = literal_segments(&rule.pattern);
+    key.split(|&b| b == b':').filter(|s| variable(s, &literal)).collect()
+}
+
+/// A pattern's segments without a wildcard.
+fn literal_segments(pattern: &str) -> Vec<&[u8]> {
+    let segments = pattern.as_bytes().split(|&b| b == b':');
+    segments.filter(|p| !p.iter().any(|b| matches!(b, b'*' | b'?'))).collect()
+}
+
+/// Whether a segment of a key's name is one the pattern does not spell out: not empty, and equal
+/// to none of its literal segments.
+fn variable(segment: &[u8], literal: &[&[u8]]) -> bool {
+    !segment.is_empty() && !literal.contains(&segment)
+}
+
+/// The segments of a key's name that [`key_shape`] hides: what the guard samples.
+fn hidden_segments(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    key.split(|&b| b == b':').filter(|s| hidden(s))
 }
 
 /// Each value of a key with the name rules use for it.
@@ -322,12 +446,14 @@ fn rule_for<'r>(rules: &'r [FieldRule], key: &[u8], field: &str) -> Option<&'r F
 fn key_shape(key: &[u8]) -> String {
     String::from_utf8_lossy(key)
         .split(':')
-        .map(|s| {
-            let hidden = s.len() > 24 || s.bytes().any(|b| b.is_ascii_digit() || b == b'@');
-            if hidden { "*" } else { s }
-        })
+        .map(|s| if hidden(s.as_bytes()) { "*" } else { s })
         .collect::<Vec<_>>()
         .join(":")
+}
+
+/// Whether a segment of a key's name may identify someone: a digit or an `@` in it, or long.
+fn hidden(segment: &[u8]) -> bool {
+    segment.len() > 24 || segment.iter().any(|&b| b.is_ascii_digit() || b == b'@')
 }
 
 /// Redis-style glob: `*` any run, `?` any one byte, the rest literal.
@@ -356,6 +482,8 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::mask::MaskKey;
+    use std::sync::Arc;
 
     #[test]
     fn globs_match_like_redis() {
@@ -371,6 +499,35 @@ mod tests {
         ] {
             assert_eq!(glob(pattern.as_bytes(), key.as_bytes()), expected, "{pattern} {key}");
         }
+    }
+
+    #[test]
+    fn key_names_mask_the_segments_their_pattern_does_not_spell_out() {
+        let key = Arc::new(MaskKey::derive(b"k"));
+        let text = ColumnShape::new(ValueKind::Text);
+        let rules = [FieldRule {
+            pattern: "cart:*:items".into(),
+            field: KEY_NAME.into(),
+            rule: Rule::KeepFormat,
+            masker: Masker::new(&key, &Rule::KeepFormat, &text),
+        }];
+        let name = b"cart:ab12:items";
+        assert_eq!(variable_segments(name, &rules), [&b"ab12"[..]]);
+        let mut leaks = BTreeMap::new();
+        let masked = masked_name(&rules, &Originals::exact(), name, &mut leaks);
+        let masked = String::from_utf8(masked).unwrap();
+        let parts: Vec<&str> = masked.split(':').collect();
+        assert_eq!((parts[0], parts[2]), ("cart", "items"), "{masked}");
+        assert_ne!(parts[1], "ab12");
+        assert!(parts[1].chars().take(2).all(|c| c.is_ascii_alphabetic()), "{masked}");
+        assert!(leaks.is_empty());
+        // Without a rule the name goes through, looked at for originals.
+        let mut originals = Originals::exact();
+        originals.add(&key, b"alice@example.com");
+        originals.seal();
+        let name = b"session:alice@example.com";
+        assert_eq!(masked_name(&rules, &originals, name, &mut leaks), name);
+        assert_eq!(leaks.values().map(|l| l.originals).sum::<u64>(), 1);
     }
 
     #[test]

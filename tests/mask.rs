@@ -74,6 +74,13 @@ CREATE TABLE readings (
 CREATE TYPE mood AS ENUM ('calm', 'tense');
 CREATE DOMAIN score AS numeric(5,2) CHECK (VALUE BETWEEN 0 AND 100);
 CREATE TABLE moods (id integer PRIMARY KEY, mood mood NOT NULL, past mood[], share score, doc jsonb, words text[]);
+-- The same masked columns twice: binary rows (built-in types), and text rows (an enum beside).
+CREATE TABLE contacts (
+    id bigint PRIMARY KEY, email varchar(120), phone text, born date, ref uuid, code integer,
+    doc jsonb, note text
+);
+CREATE TABLE contacts_text (LIKE contacts);
+ALTER TABLE contacts_text ADD PRIMARY KEY (id), ADD COLUMN mood mood;
 "#;
 
 /// Production rows: 400 users in 8 teams (captains are users: a cycle), a category tree, orders
@@ -120,6 +127,15 @@ INSERT INTO readings SELECT r, (r % 300)::smallint - 150, r / 7.0, r / 3.0, r * 
     (r * 1.01)::numeric::money, (r % 16)::bit(4), (r % 256)::bit(8)::varbit
   FROM generate_series(1, 300) r;
 INSERT INTO readings (id) VALUES (0);
+INSERT INTO contacts SELECT c, 'contact' || c || '@firm' || (c % 3) || '.example.org',
+    '+44 20 7946 ' || lpad(c::text, 4, '0'),
+    CASE WHEN c % 7 = 0 THEN NULL WHEN c = 1 THEN date '0044-03-15 BC' WHEN c = 2 THEN 'infinity'
+         ELSE date '1960-01-01' + c * 97 END,
+    md5('ref' || c)::uuid, 100000 + c * 13,
+    CASE WHEN c % 5 = 0 THEN NULL ELSE jsonb_build_object('email', 'contact' || c || '@firm' || (c % 3) || '.example.org', 'tier', c % 4) END,
+    'note ' || (c % 4)
+  FROM generate_series(1, 60) c;
+INSERT INTO contacts_text SELECT *, 'calm' FROM contacts;
 INSERT INTO moods SELECT m, CASE WHEN m % 2 = 0 THEN 'calm'::mood ELSE 'tense' END, ARRAY['calm', 'tense']::mood[],
     m % 100, jsonb_build_object('m', m), ARRAY['a', 'b ' || m] FROM generate_series(1, 50) m;
 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
@@ -150,6 +166,14 @@ mask:
     contact_email: { email: { keep_domain: true } }
   ledgers:
     id: keep-format                     # an integer key referenced from a bigint column
+  contacts: &contact
+    email: email
+    phone: keep-format
+    born:  { shift-date: { days: [-30, 30] }, by: id }
+    ref:   hash
+    code:  keep-format
+    doc:   { json: { "$.email": email } }
+  contacts_text: *contact
 "#;
 
 fn profile(service: &str, data: Option<&str>) -> String {
@@ -299,6 +323,25 @@ async fn postgres_masked_subset_copy() {
     );
     assert!(scalar(&twin, "SELECT count(*) FROM line_notes").await > 0);
     assert_eq!(scalar(&twin, "SELECT count(*) FROM countries").await, 2, "whole tables stay whole");
+    // Masking is the same whichever format carried the rows: binary rows (contacts) come out as
+    // text rows (contacts_text, which its enum keeps as text) do, NULLs, a BC date and infinity
+    // included; and masked they are.
+    let sql =
+        "SELECT id::text, email, phone, born::text, ref::text, code::text, doc::text, note FROM";
+    let binary = rows(&twin, &format!("{sql} contacts")).await;
+    assert_eq!(binary.len(), 60);
+    assert_eq!(binary, rows(&twin, &format!("{sql} contacts_text")).await);
+    let original = rows(&prod, &format!("{sql} contacts")).await;
+    for (id, masked) in &binary {
+        let o = &original[id];
+        for column in 0..5 {
+            if o[column].as_deref().is_some_and(|v| v != "infinity") {
+                assert_ne!(masked[column], o[column], "contacts {id}, column {column}");
+            }
+        }
+        assert_eq!(masked[6], o[6], "note goes through");
+        assert_eq!(masked[5].is_none(), o[5].is_none(), "NULL stays NULL");
+    }
     // Tables copied as they are arrive as they were, whichever format carried them: built-in
     // types in the binary format (NULLs too), an enum, a domain, jsonb and arrays as text.
     for table in ["readings", "moods"] {

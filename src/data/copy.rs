@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 use tokio::sync::mpsc::Sender;
 
+use super::binary::Codec;
 use super::leak::{Originals, Suspects};
 use super::load::{CHUNK_BYTES, CHUNKS_IN_FLIGHT, DataError, Fill, Outcome, Request, fill_table};
 use super::mask::{ColumnShape, MaskKey, Masker, Rule, ValueKind, shape_of};
@@ -316,9 +317,12 @@ struct TablePlan {
     /// The subset's rows as a condition the source evaluates (fewer rows to read and send).
     pushed: Option<String>,
     estimate: u64,
-    /// How the rows travel: binary between two PostgreSQL servers when the table is copied as
-    /// it is ([`binary_format`]).
+    /// How the rows travel: binary between two PostgreSQL servers when the types allow
+    /// ([`binary_format`]).
     format: Format,
+    /// In the binary format, how each column's values read as text and back (`None` where no
+    /// rule needs it).
+    codecs: Vec<Option<Codec>>,
 }
 
 /// Everything the plan found wrong, at once.
@@ -574,8 +578,11 @@ pub async fn check(
             pushed,
             estimate,
             format: Format::Text,
+            codecs: Vec::new(),
         };
-        plan.format = binary_format(source, target_kind, catalog, &plan);
+        if let Some(codecs) = binary_format(source, target_kind, catalog, &plan) {
+            (plan.format, plan.codecs) = (Format::Binary, codecs);
+        }
         tables.push(plan);
     }
     Ok(Checked { tables, personal: personal.into_iter().collect(), unruled, absent })
@@ -717,10 +724,11 @@ async fn copy_checked(
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })
 }
 
-/// Binary rows for a table copied as it is between two PostgreSQL servers of release 10 or later:
-/// no rule and no filter on the client, every column of the same built-in type on both sides
-/// (the server takes a binary value only into its own type), and each column the leak check
-/// reads one whose binary form is its text. A text `COPY` spends most of its time printing and
+/// Binary rows between two PostgreSQL servers of release 10 or later, for a table with no filter
+/// on the client whose columns are all of the same built-in type on both sides (the server takes
+/// a binary value only into its own type); each column the leak check reads as it is must have
+/// its text as its binary form, and each masked column (and each a rule is keyed `by`) a
+/// [`Codec`]. Returns the codecs, per column. A text `COPY` spends most of its time printing and
 /// parsing values (a timestamp, a numeric) on both servers; the binary one moves them as they
 /// are stored.
 fn binary_format(
@@ -728,9 +736,9 @@ fn binary_format(
     target_kind: EngineKind,
     target: &Catalog,
     plan: &TablePlan,
-) -> Format {
+) -> Option<Vec<Option<Codec>>> {
     use crate::engine::postgres::{binary_copyable, binary_is_text};
-    let Some(from) = source.catalog() else { return Format::Text };
+    let from = source.catalog()?;
     let release = |c: &Catalog| {
         let digits = c.server_version.chars().take_while(char::is_ascii_digit);
         digits.collect::<String>().parse::<u32>().ok()
@@ -743,20 +751,30 @@ fn binary_format(
         from.tables.get(&plan.name),
         target.tables.get(&plan.name),
     ) else {
-        return Format::Text;
+        return None;
     };
-    let as_is = plan.filter.is_none() && plan.masks.iter().all(Option::is_none);
-    let same_types = plan.columns.iter().zip(&plan.scanned).all(|(name, &scanned)| {
-        match (target.column(name), from.column(name)) {
-            (Some(to), Some(from)) => {
-                to.data_type == from.data_type
-                    && binary_copyable(&to.data_type)
-                    && (!scanned || binary_is_text(&to.data_type))
-            }
-            _ => false,
+    if plan.filter.is_some() {
+        return None;
+    }
+    let keys: Vec<usize> = plan.masks.iter().flatten().filter_map(|m| m.by).collect();
+    let mut codecs = Vec::with_capacity(plan.columns.len());
+    for (i, name) in plan.columns.iter().enumerate() {
+        let (to, from) = (target.column(name)?, from.column(name)?);
+        let ty = &to.data_type;
+        if *ty != from.data_type || !binary_copyable(ty) {
+            return None;
         }
-    });
-    if as_is && same_types { Format::Binary } else { Format::Text }
+        let masked = plan.masks[i].is_some();
+        if !masked && plan.scanned[i] && !binary_is_text(ty) {
+            return None;
+        }
+        let codec = Codec::of(ty);
+        if (masked || keys.contains(&i)) && codec.is_none() {
+            return None;
+        }
+        codecs.push(codec);
+    }
+    Some(codecs)
 }
 
 /// Loads every table's masked rows, [`streams`](super::load::streams) at once when the source
@@ -818,6 +836,9 @@ enum Stop {
     NoOriginals,
     /// The first leak check found a cell equal to its original.
     Leak(Stats),
+    /// A masked value is no value of its column's type (binary rows only; text rows let the
+    /// server say so).
+    Invalid(String),
 }
 
 /// Lookups of held cells on the source per copy; after them, the originals are read instead.
@@ -1006,7 +1027,8 @@ async fn masked_rows(
                     held.settle(originals, &mut stats);
                 }
                 let before = rows;
-                rows += mask_chunk(&plan, originals, &chunk, &mut out, &mut stats, &mut held);
+                rows += mask_chunk(&plan, originals, &chunk, &mut out, &mut stats, &mut held)
+                    .map_err(Stop::Invalid)?;
                 done.fetch_add(rows - before, Ordering::Relaxed);
                 if originals.is_none()
                     && !held.is_empty()
@@ -1054,6 +1076,7 @@ async fn masked_rows(
                 stats.merge(found);
                 return Err(stats.report(&plan));
             }
+            Err(Stop::Invalid(message)) => return Err(message),
             Ok((n, found, cells)) => {
                 rows += n;
                 stats.merge(found);
@@ -1222,7 +1245,7 @@ fn mask_chunk(
     out: &mut Vec<u8>,
     stats: &mut Stats,
     held: &mut Held,
-) -> u64 {
+) -> Result<u64, String> {
     let mut rows = 0;
     // Nothing to change and nothing to leave out: the chunk goes on as it came (whole lines),
     // after its text cells are looked at for originals.
@@ -1230,7 +1253,7 @@ fn mask_chunk(
         let last = plan.scanned.iter().rposition(|s| *s);
         let Some(last) = last.filter(|_| originals.is_none_or(|o| !o.is_empty())) else {
             out.extend_from_slice(chunk);
-            return plan.format.count_rows(chunk);
+            return Ok(plan.format.count_rows(chunk));
         };
         if plan.format == Format::Binary {
             // The cells the check reads are text as they are (`binary_format`).
@@ -1243,7 +1266,7 @@ fn mask_chunk(
                 }
             }
             out.extend_from_slice(chunk);
-            return rows;
+            return Ok(rows);
         }
         for line in bulk::lines(chunk) {
             rows += 1;
@@ -1254,7 +1277,10 @@ fn mask_chunk(
             }
         }
         out.extend_from_slice(chunk);
-        return rows;
+        return Ok(rows);
+    }
+    if plan.format == Format::Binary {
+        return mask_binary(plan, originals, chunk, out, stats, held);
     }
     let mut fields: Vec<&[u8]> = Vec::with_capacity(plan.columns.len());
     let mut picked: Vec<&[u8]> = Vec::new();
@@ -1307,7 +1333,69 @@ fn mask_chunk(
         out.push(b'\n');
         rows += 1;
     }
-    rows
+    Ok(rows)
+}
+
+/// [`mask_chunk`] for binary rows: masked values are read as text by their column's codec, and
+/// written back by it.
+fn mask_binary(
+    plan: &TablePlan,
+    originals: Option<&Originals>,
+    chunk: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut Stats,
+    held: &mut Held,
+) -> Result<u64, String> {
+    let mut rows = 0;
+    let mut fields: Vec<Option<&[u8]>> = Vec::with_capacity(plan.columns.len());
+    let (mut input, mut output, mut tweak) = (String::new(), String::new(), String::new());
+    let invalid = |i: usize, what: &str| {
+        format!("{}.{}: {what} a value of its type", plan.name, plan.columns[i])
+    };
+    for row in bulk::binary_rows(chunk) {
+        fields.clear();
+        fields.extend(bulk::binary_fields(row));
+        out.extend_from_slice(&row[..2]);
+        for (i, field) in fields.iter().enumerate() {
+            let (Some(mask), Some(value)) = (&plan.masks[i], field) else {
+                if let (true, Some(value)) = (plan.scanned[i], field) {
+                    look(originals, held, stats, i, value, false);
+                }
+                bulk::push_binary_field(out, *field);
+                continue;
+            };
+            let codec = plan.codecs[i].ok_or_else(|| invalid(i, "no codec reads"))?;
+            input.clear();
+            if !codec.read(value, &mut input) {
+                return Err(invalid(i, "the source sent what is not"));
+            }
+            // What the text rows give the rule: a NULL key as the bulk format writes it.
+            let by = match mask.by.map(|b| (fields[b], plan.codecs[b])) {
+                Some((Some(key), Some(codec))) => {
+                    tweak.clear();
+                    codec.read(key, &mut tweak).then_some(tweak.as_str())
+                }
+                Some((None, _)) => Some("\\N"),
+                _ => None,
+            };
+            output.clear();
+            if !mask.masker.apply(&input, by, &mut output) {
+                bulk::push_binary_field(out, None);
+                continue;
+            }
+            if output == input && !mask.rule.may_keep(&input) {
+                stats.unchanged[i] += 1;
+            }
+            if plan.scanned[i] && matches!(mask.rule, Rule::Json(_)) {
+                look(originals, held, stats, i, output.as_bytes(), false);
+            }
+            if !codec.write(&output, out) {
+                return Err(invalid(i, "a rule's output is not"));
+            }
+        }
+        rows += 1;
+    }
+    Ok(rows)
 }
 
 /// Reads the original values of the personal columns the second leak check looks for:
@@ -1880,6 +1968,7 @@ mod tests {
             pushed: None,
             estimate: 0,
             format: Format::Text,
+            codecs: Vec::new(),
         };
         let mut chunk = Vec::new();
         for id in &ids {
@@ -1889,7 +1978,7 @@ mod tests {
         let (mut out, mut stats) = (Vec::new(), Stats::new(2));
         let mut held = Held::default();
         assert_eq!(
-            mask_chunk(&plan, Some(&originals), &chunk, &mut out, &mut stats, &mut held),
+            mask_chunk(&plan, Some(&originals), &chunk, &mut out, &mut stats, &mut held).unwrap(),
             5_001
         );
         let known: std::collections::HashSet<&[u8]> = ids.iter().map(|i| i.as_bytes()).collect();
@@ -1911,7 +2000,8 @@ mod tests {
 
         // Before the originals are read, the same cells are held, and settle alike.
         let (mut later, mut held) = (Stats::new(2), Held::default());
-        assert_eq!(mask_chunk(&plan, None, &chunk, &mut Vec::new(), &mut later, &mut held), 5_001);
+        let rows = mask_chunk(&plan, None, &chunk, &mut Vec::new(), &mut later, &mut held);
+        assert_eq!(rows, Ok(5_001));
         assert!(later.suspects.is_empty() && !held.is_empty());
         // "nothing here" holds nothing an original can be (no digit, no @): not held at all.
         assert_eq!(held.cells[1].len(), 1);

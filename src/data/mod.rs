@@ -6,6 +6,7 @@
 //! (`rng`); `load` streams them through the engine. `fakes` is the only place that sees `fake`.
 #![forbid(unsafe_code)]
 
+pub mod binary;
 pub mod check;
 pub mod copy;
 pub mod copy_redis;

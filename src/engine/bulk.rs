@@ -37,18 +37,32 @@ impl Format {
 /// The start of every binary `COPY` stream.
 const BINARY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
+/// The header a binary stream starts with: the signature, no flags, no extension.
+pub fn binary_header() -> Vec<u8> {
+    [BINARY_SIGNATURE, &0u32.to_be_bytes(), &0u32.to_be_bytes()].concat()
+}
+
+/// The trailer a binary stream ends with: a field count of -1.
+pub const BINARY_TRAILER: [u8; 2] = (-1i16).to_be_bytes();
+
+/// `data` without the binary stream's header, where it starts with one.
+pub fn strip_binary_header(data: &[u8]) -> &[u8] {
+    let Some(after) = data.strip_prefix(BINARY_SIGNATURE) else { return data };
+    // Flags, then the header extension's length and the extension.
+    let extension = after.get(4..8).and_then(|n| n.try_into().ok()).map_or(0, u32::from_be_bytes);
+    after.get(8 + extension as usize..).unwrap_or_default()
+}
+
+/// Whether a message is the binary stream's trailer.
+pub fn is_binary_trailer(data: &[u8]) -> bool {
+    data == BINARY_TRAILER
+}
+
 /// The rows of a chunk in the binary format, each from its field count to its last field: the
 /// header is skipped where the chunk starts with it, and the rows end at the trailer (or at
 /// bytes that are not a whole row, which the server never sends).
 pub fn binary_rows(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = chunk;
-    if let Some(after) = rest.strip_prefix(BINARY_SIGNATURE) {
-        // Flags, then the header extension's length and the extension.
-        let extension =
-            after.get(4..8).and_then(|n| n.try_into().ok()).map_or(0, u32::from_be_bytes);
-        let extension = extension as usize;
-        rest = after.get(8 + extension..).unwrap_or_default();
-    }
+    let mut rest = strip_binary_header(chunk);
     std::iter::from_fn(move || {
         let count = i16::from_be_bytes(rest.get(..2)?.try_into().ok()?);
         if count < 0 {
@@ -63,6 +77,18 @@ pub fn binary_rows(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
         rest = &rest[at..];
         Some(row)
     })
+}
+
+/// Appends one binary field: its length and bytes, or -1 for NULL.
+pub fn push_binary_field(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        Some(bytes) => {
+            let length = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+            out.extend_from_slice(&length.to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+    }
 }
 
 /// The fields of one of [`binary_rows`]' rows: `None` for NULL, else the value's bytes as the

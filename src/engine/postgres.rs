@@ -732,7 +732,7 @@ pub fn binary_is_text(data_type: &str) -> bool {
 
 /// A printed type without its modifiers and array brackets: `timestamp(3) with time zone` is
 /// `timestamp with time zone`, `character varying(20)[]` is `character varying`.
-fn base_type(data_type: &str) -> String {
+pub fn base_type(data_type: &str) -> String {
     let mut base = String::with_capacity(data_type.len());
     let mut depth = 0u32;
     for c in data_type.chars() {

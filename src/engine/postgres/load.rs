@@ -24,7 +24,7 @@ use futures_util::SinkExt;
 
 use super::{Session, ident, query_error, server_message};
 use crate::engine::EngineError;
-use crate::engine::bulk::Format;
+use crate::engine::bulk::{self, Format};
 use crate::engine::session::Restore;
 
 /// The dbtwin_state key under which a pending restore is kept until the load has finished.
@@ -225,8 +225,15 @@ impl Session {
         let copied = async {
             let sink = self.client.copy_in::<_, Bytes>(&sql).await?;
             let mut sink = std::pin::pin!(sink);
+            // Binary chunks are rows alone (`copy_out` takes the header and trailer away).
+            if format == Format::Binary {
+                sink.send(Bytes::from(bulk::binary_header())).await?;
+            }
             while let Some(chunk) = chunks.recv().await {
                 sink.send(Bytes::from(chunk)).await?;
+            }
+            if format == Format::Binary {
+                sink.send(Bytes::from_static(&bulk::BINARY_TRAILER)).await?;
             }
             sink.as_mut().finish().await
         }

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use super::load::qualified;
 use super::{Session, ident, server_message};
 use crate::engine::EngineError;
-use crate::engine::bulk::{CHUNK_BYTES, Format};
+use crate::engine::bulk::{self, CHUNK_BYTES, Format};
 
 impl Session {
     pub(in crate::engine) async fn begin_snapshot(
@@ -71,9 +71,20 @@ impl Session {
         let mut stream = std::pin::pin!(stream);
         let mut chunk = Vec::with_capacity(CHUNK_BYTES + 4096);
         let mut rows = 0u64;
+        let mut first = true;
         while let Some(data) = stream.next().await {
             let data = data.map_err(failed)?;
-            chunk.extend_from_slice(&data);
+            // Binary rows travel without the stream's header (it comes with the first row) and
+            // trailer (a message of its own), so chunks are rows alone, in any order; the loader
+            // writes both again.
+            let data = match format {
+                Format::Text => &data[..],
+                Format::Binary if first => bulk::strip_binary_header(&data),
+                Format::Binary if bulk::is_binary_trailer(&data) => continue,
+                Format::Binary => &data[..],
+            };
+            first = false;
+            chunk.extend_from_slice(data);
             if chunk.len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
                 // The server sends one row per message; rows are counted to be sure, a chunk

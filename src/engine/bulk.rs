@@ -3,10 +3,9 @@
 //! gives meaning to (PostgreSQL `COPY` text and MySQL `LOAD DATA` read it alike). Rows travel in
 //! chunks of about [`CHUNK_BYTES`] of whole lines.
 //!
-//! Between two PostgreSQL servers, a table copied as it is (no rule, no filter on the client)
-//! travels in PostgreSQL's binary `COPY` format instead ([`Format::Binary`]): neither server
-//! prints or parses a value's text (a timestamp, a numeric), which is most of a text `COPY`'s
-//! work on both sides.
+//! Between two PostgreSQL servers, a masked copy's table whose types allow it travels in
+//! PostgreSQL's binary `COPY` format instead ([`Format::Binary`]): neither server prints or parses
+//! a value's text (a timestamp, a numeric), which is most of a text `COPY`'s work on both sides.
 
 use std::borrow::Cow;
 

@@ -401,7 +401,8 @@ impl Session {
     /// into `table`'s `columns`: PostgreSQL `COPY … FROM STDIN`, MySQL `LOAD DATA LOCAL INFILE`.
     /// Returns the rows the server took. Triggers and foreign key checks are off for the load
     /// (the rows are consistent by construction, and keys are checked when they come back).
-    /// PostgreSQL also takes its binary `COPY` format ([`Format::Binary`]).
+    /// PostgreSQL also takes its binary `COPY` format ([`Format::Binary`]): chunks of rows only,
+    /// the stream's header and trailer written here.
     pub async fn load_rows(
         &mut self,
         table: &str,
@@ -485,8 +486,8 @@ impl Session {
 
     /// Source side: streams `SELECT columns FROM table [WHERE filter]` in the text bulk format
     /// [`load_rows`](Self::load_rows) takes (each chunk whole lines; tab-separated, `\N` for
-    /// NULL, backslash escapes), or PostgreSQL's binary `COPY` format (whole rows a chunk; the
-    /// header starts the first). Returns the rows read. Stops quietly when the receiver goes.
+    /// NULL, backslash escapes), or PostgreSQL's binary `COPY` format (whole rows a chunk,
+    /// without the stream's header and trailer, which `load_rows` writes). Returns the rows read. Stops quietly when the receiver goes.
     pub async fn copy_out(
         &mut self,
         table: &str,

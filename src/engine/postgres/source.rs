@@ -1,7 +1,7 @@
 //! Reading a PostgreSQL source database for masked copies: one snapshot exported by the first
 //! session and joined by the others, so tables are read in parallel from one point in time, each
-//! with `COPY … TO STDOUT` in the text format that `COPY … FROM STDIN` takes back (or, for a
-//! table copied as it is into PostgreSQL, the binary format).
+//! with `COPY … TO STDOUT` in the text format that `COPY … FROM STDIN` takes back (or, into
+//! PostgreSQL when the types allow, the binary format).
 
 use futures_util::StreamExt;
 

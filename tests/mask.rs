@@ -77,7 +77,7 @@ CREATE TABLE moods (id integer PRIMARY KEY, mood mood NOT NULL, past mood[], sha
 -- The same masked columns twice: binary rows (built-in types), and text rows (an enum beside).
 CREATE TABLE contacts (
     id bigint PRIMARY KEY, email varchar(120), phone text, born date, ref uuid, code integer,
-    doc jsonb, note text
+    doc jsonb, note text, amount numeric(12,2)
 );
 CREATE TABLE contacts_text (LIKE contacts);
 ALTER TABLE contacts_text ADD PRIMARY KEY (id), ADD COLUMN mood mood;
@@ -133,7 +133,7 @@ INSERT INTO contacts SELECT c, 'contact' || c || '@firm' || (c % 3) || '.example
          ELSE date '1960-01-01' + c * 97 END,
     md5('ref' || c)::uuid, 100000 + c * 13,
     CASE WHEN c % 5 = 0 THEN NULL ELSE jsonb_build_object('email', 'contact' || c || '@firm' || (c % 3) || '.example.org', 'tier', c % 4) END,
-    'note ' || (c % 4)
+    'note ' || (c % 4), CASE WHEN c = 3 THEN 'NaN' ELSE (c * 1234.5 - 7000)::numeric(12,2) END
   FROM generate_series(1, 60) c;
 INSERT INTO contacts_text SELECT *, 'calm' FROM contacts;
 INSERT INTO moods SELECT m, CASE WHEN m % 2 = 0 THEN 'calm'::mood ELSE 'tense' END, ARRAY['calm', 'tense']::mood[],
@@ -173,6 +173,7 @@ mask:
     ref:   hash
     code:  keep-format
     doc:   { json: { "$.email": email } }
+    amount: { noise: 0.2 }
   contacts_text: *contact
 "#;
 
@@ -326,8 +327,8 @@ async fn postgres_masked_subset_copy() {
     // Masking is the same whichever format carried the rows: binary rows (contacts) come out as
     // text rows (contacts_text, which its enum keeps as text) do, NULLs, a BC date and infinity
     // included; and masked they are.
-    let sql =
-        "SELECT id::text, email, phone, born::text, ref::text, code::text, doc::text, note FROM";
+    let sql = "SELECT id::text, email, phone, born::text, ref::text, code::text, doc::text, note, \
+               amount::text FROM";
     let binary = rows(&twin, &format!("{sql} contacts")).await;
     assert_eq!(binary.len(), 60);
     assert_eq!(binary, rows(&twin, &format!("{sql} contacts_text")).await);
@@ -340,6 +341,9 @@ async fn postgres_masked_subset_copy() {
             }
         }
         assert_eq!(masked[6], o[6], "note goes through");
+        if o[7].as_deref().is_some_and(|v| v != "NaN" && v != "0.00") {
+            assert_ne!(masked[7], o[7], "noise moves a numeric");
+        }
         assert_eq!(masked[5].is_none(), o[5].is_none(), "NULL stays NULL");
     }
     // Tables copied as they are arrive as they were, whichever format carried them: built-in

@@ -1,6 +1,7 @@
 //! PostgreSQL's binary forms of the types a masked column may have in a binary copy, read as the
 //! text the masking rules take (the text PostgreSQL itself prints for the value) and written back
-//! from the text they return. A table with a masked column of any other type travels as text.
+//! from the text they return. A table with a masked column of any other type travels as text
+//! (timestamps among them: a `timestamptz`'s text depends on the reading session's time zone).
 
 use super::generate::civil_from_days;
 use super::seedfile::days_from_civil;
@@ -20,6 +21,9 @@ pub enum Codec {
     Int8,
     /// 16 bytes.
     Uuid,
+    /// Base-10000 digits: their count, the first one's weight, the sign (or NaN, ±Infinity), the
+    /// display scale, then the digits.
+    Numeric,
 }
 
 /// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
@@ -40,6 +44,7 @@ impl Codec {
             "integer" => Some(Codec::Int4),
             "bigint" => Some(Codec::Int8),
             "uuid" => Some(Codec::Uuid),
+            "numeric" => Some(Codec::Numeric),
             _ => None,
         }
     }
@@ -83,6 +88,7 @@ impl Codec {
                     }
                 }
             }
+            Codec::Numeric => return read_numeric(bytes, out),
             Codec::Uuid => {
                 if bytes.len() != 16 {
                     return false;
@@ -120,6 +126,10 @@ impl Codec {
                 Some(days) => days.to_be_bytes().to_vec(),
                 None => return false,
             },
+            Codec::Numeric => match numeric(text) {
+                Some(bytes) => bytes,
+                None => return false,
+            },
             Codec::Uuid => {
                 let hex: Vec<u8> = text.bytes().filter(|&b| b != b'-').collect();
                 if hex.len() != 32 {
@@ -138,6 +148,123 @@ impl Codec {
         };
         push(out, &bytes)
     }
+}
+
+const NUMERIC_NEG: u16 = 0x4000;
+const NUMERIC_NAN: u16 = 0xC000;
+const NUMERIC_PINF: u16 = 0xD000;
+const NUMERIC_NINF: u16 = 0xF000;
+
+/// A numeric's text as PostgreSQL prints it: the integer part without leading zeros (`0` when
+/// there is none), then exactly the display scale's digits.
+fn read_numeric(bytes: &[u8], out: &mut String) -> bool {
+    let word = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let (Some(count), Some(weight), Some(sign), Some(scale)) = (word(0), word(2), word(4), word(6))
+    else {
+        return false;
+    };
+    let (count, weight, scale) = (usize::from(count), i64::from(weight as i16), usize::from(scale));
+    if bytes.len() != 8 + 2 * count {
+        return false;
+    }
+    match sign {
+        NUMERIC_NAN => return push_str(out, "NaN"),
+        NUMERIC_PINF => return push_str(out, "Infinity"),
+        NUMERIC_NINF => return push_str(out, "-Infinity"),
+        0 | NUMERIC_NEG => {}
+        _ => return false,
+    }
+    let digits: Vec<u16> = (0..count).filter_map(|i| word(8 + 2 * i)).collect();
+    if digits.iter().any(|&d| d >= 10_000) {
+        return false;
+    }
+    // The group of weight `w` (10000^w), zero outside the stored digits.
+    let group = |w: i64| -> u16 {
+        let at = weight - w;
+        usize::try_from(at).ok().and_then(|i| digits.get(i).copied()).unwrap_or(0)
+    };
+    if sign == NUMERIC_NEG {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    } else {
+        out.push_str(&group(weight).to_string());
+        for w in (0..weight).rev() {
+            out.push_str(&format!("{:04}", group(w)));
+        }
+    }
+    if scale > 0 {
+        out.push('.');
+        let mut fraction = String::with_capacity(scale + 4);
+        let mut w = -1;
+        while fraction.len() < scale {
+            fraction.push_str(&format!("{:04}", group(w)));
+            w -= 1;
+        }
+        out.push_str(&fraction[..scale]);
+    }
+    true
+}
+
+/// The binary form of a numeric's text (`-12.50`, `NaN`, `Infinity`); `None` for other text (an
+/// exponent included: PostgreSQL never prints one).
+fn numeric(text: &str) -> Option<Vec<u8>> {
+    let special = match text {
+        "NaN" => Some(NUMERIC_NAN),
+        "Infinity" => Some(NUMERIC_PINF),
+        "-Infinity" => Some(NUMERIC_NINF),
+        _ => None,
+    };
+    if let Some(sign) = special {
+        return Some([0u16, 0, sign, 0].iter().flat_map(|w| w.to_be_bytes()).collect());
+    }
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits_only(int) || !digits_only(fraction) {
+        return None;
+    }
+    let scale = u16::try_from(fraction.len()).ok()?;
+    // Groups of 4 digits aligned on the decimal point.
+    let int = int.trim_start_matches('0');
+    let pad = (4 - int.len() % 4) % 4;
+    let int = format!("{}{int}", "0".repeat(pad));
+    let fraction = format!("{fraction}{}", "0".repeat((4 - fraction.len() % 4) % 4));
+    let parse = |s: &str| s.bytes().fold(0u16, |n, b| n * 10 + u16::from(b - b'0'));
+    let mut groups: Vec<u16> = int
+        .as_bytes()
+        .chunks(4)
+        .chain(fraction.as_bytes().chunks(4))
+        .map(|c| parse(std::str::from_utf8(c).unwrap_or("0")))
+        .collect();
+    let mut weight = i64::try_from(int.len() / 4).ok()? - 1;
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
+    }
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    let sign = if negative && !groups.is_empty() { NUMERIC_NEG } else { 0 };
+    if groups.is_empty() {
+        weight = 0;
+    }
+    let count = u16::try_from(groups.len()).ok()?;
+    let weight = i16::try_from(weight).ok()? as u16;
+    let mut bytes = Vec::with_capacity(8 + 2 * groups.len());
+    for word in [count, weight, sign, scale].into_iter().chain(groups) {
+        bytes.extend_from_slice(&word.to_be_bytes());
+    }
+    Some(bytes)
+}
+
+fn push_str(out: &mut String, text: &str) -> bool {
+    out.push_str(text);
+    true
 }
 
 fn push(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
@@ -201,6 +328,16 @@ mod tests {
             (Codec::Date, "infinity"),
             (Codec::Date, "-infinity"),
             (Codec::Uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+            (Codec::Numeric, "0"),
+            (Codec::Numeric, "0.00"),
+            (Codec::Numeric, "-12.50"),
+            (Codec::Numeric, "123456789.0001"),
+            (Codec::Numeric, "10000"),
+            (Codec::Numeric, "0.000012"),
+            (Codec::Numeric, "-99999999999999999999.999999999"),
+            (Codec::Numeric, "NaN"),
+            (Codec::Numeric, "Infinity"),
+            (Codec::Numeric, "-Infinity"),
         ] {
             assert_eq!(round_trip(codec, text), text, "{codec:?}");
         }
@@ -211,6 +348,14 @@ mod tests {
         assert!(!Codec::Int4.write("12x", &mut Vec::new()));
         assert!(!Codec::Date.write("2024-13-01", &mut Vec::new()));
         assert!(!Codec::Int2.read(&[0, 0, 0, 1], &mut String::new()), "wrong width");
+        // PostgreSQL's form of 1234.5 (scale 2): digits 1234 and 5000 of weights 0 and -1.
+        let mut text = String::new();
+        let form: Vec<u8> =
+            [2u16, 0, 0, 2, 1234, 5000].iter().flat_map(|w| w.to_be_bytes()).collect();
+        assert!(Codec::Numeric.read(&form, &mut text));
+        assert_eq!(text, "1234.50");
+        assert_eq!(numeric("1234.50").unwrap(), form);
+        assert_eq!(numeric("1e5"), None, "PostgreSQL never prints an exponent");
     }
 
     #[test]
@@ -218,7 +363,8 @@ mod tests {
         assert_eq!(Codec::of("character varying(80)"), Some(Codec::Text));
         assert_eq!(Codec::of("bigint"), Some(Codec::Int8));
         assert_eq!(Codec::of("date"), Some(Codec::Date));
-        assert_eq!(Codec::of("numeric(10,2)"), None, "numerics go as text");
+        assert_eq!(Codec::of("numeric(10,2)"), Some(Codec::Numeric));
+        assert_eq!(Codec::of("real"), None, "floats go as text");
         assert_eq!(Codec::of("timestamp with time zone"), None);
         assert_eq!(Codec::of("text[]"), None);
     }

@@ -2010,4 +2010,66 @@ mod tests {
         assert!(held.is_empty());
         assert_eq!(later.suspects.columns, stats.suspects.columns);
     }
+
+    /// A binary plan over (id bigint, code integer masked by `rule`, note text).
+    fn binary_plan(rule: Rule, codec: Codec) -> TablePlan {
+        let key = Arc::new(MaskKey::derive(b"k"));
+        let shape = ColumnShape::new(ValueKind::Integer).with_int_range(0, 99_999);
+        TablePlan {
+            name: "accounts".into(),
+            columns: vec!["id".into(), "code".into(), "note".into()],
+            masks: vec![
+                None,
+                Some(ColumnMask { masker: Masker::new(&key, &rule, &shape), rule, by: None }),
+                None,
+            ],
+            scanned: vec![false, false, true],
+            filter: None,
+            pushed: None,
+            estimate: 0,
+            format: Format::Binary,
+            codecs: vec![Some(Codec::Int8), Some(codec), Some(Codec::Text)],
+        }
+    }
+
+    #[test]
+    fn binary_rows_are_masked_in_place_and_a_value_of_no_type_stops_the_copy() {
+        let mut chunk = Vec::new();
+        for (id, code) in [(1i64, Some(12_345i32)), (2, None)] {
+            chunk.extend_from_slice(&3i16.to_be_bytes());
+            bulk::push_binary_field(&mut chunk, Some(&id.to_be_bytes()));
+            let code = code.map(i32::to_be_bytes);
+            bulk::push_binary_field(&mut chunk, code.as_ref().map(|c| &c[..]));
+            bulk::push_binary_field(&mut chunk, Some(b"kept as it is"));
+        }
+        let plan = binary_plan(Rule::KeepFormat, Codec::Int4);
+        let (mut out, mut stats, mut held) = (Vec::new(), Stats::new(3), Held::default());
+        let rows = mask_chunk(&plan, None, &chunk, &mut out, &mut stats, &mut held);
+        assert_eq!(rows, Ok(2));
+        let rows: Vec<Vec<Option<&[u8]>>> =
+            bulk::binary_rows(&out).map(|r| bulk::binary_fields(r).collect()).collect();
+        assert_eq!(rows.len(), 2);
+        let code =
+            |row: &[Option<&[u8]>]| row[1].map(|c| i32::from_be_bytes(c.try_into().unwrap()));
+        let masked = code(&rows[0]).unwrap();
+        assert!((0..=99_999).contains(&masked) && masked != 12_345, "{masked}");
+        assert_eq!(code(&rows[1]), None, "NULL stays NULL");
+        for (row, id) in rows.iter().zip([1i64, 2]) {
+            assert_eq!(row[0], Some(&id.to_be_bytes()[..]));
+            assert_eq!(row[2], Some(&b"kept as it is"[..]));
+        }
+        // The same rule over text rows gives the same value.
+        let mut text = Vec::new();
+        let text_plan =
+            TablePlan { format: Format::Text, ..binary_plan(Rule::KeepFormat, Codec::Int4) };
+        let rows = mask_chunk(&text_plan, None, b"1\t12345\tx\n", &mut text, &mut stats, &mut held);
+        assert_eq!(rows, Ok(1));
+        assert_eq!(text, format!("1\t{masked}\tx\n").into_bytes());
+        // A rule whose output is no value of the column's type (a word into an integer) stops
+        // the copy, naming the column.
+        let plan = binary_plan(Rule::Constant("unknown".into()), Codec::Int4);
+        let stopped = mask_chunk(&plan, None, &chunk, &mut Vec::new(), &mut stats, &mut held);
+        let message = stopped.unwrap_err();
+        assert!(message.contains("accounts.code"), "{message}");
+    }
 }

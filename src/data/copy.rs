@@ -995,9 +995,9 @@ async fn masked_rows(
     let (raw_tx, raw_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     let (pushed, format) = (plan.pushed.as_deref(), plan.format);
     let reading = source.stream(&plan.name, &plan.columns, pushed, format, raw_tx);
-    // Text chunks are independent and row order does not matter: a table with rules is masked
-    // on two threads, so one wide table does not wait on one core. Binary rows (a table with no
-    // rule) go on in order, the header first.
+    // Chunks are independent (binary ones hold rows only: the loader writes the stream's header
+    // and trailer) and row order does not matter: a table with rules is masked on two threads, so
+    // one wide table does not wait on one core.
     let workers = if plan.masks.iter().any(Option::is_some) { MASK_THREADS } else { 1 };
     let raw_rx = Arc::new(std::sync::Mutex::new(raw_rx));
     // The cells the first thread holds after its first chunk are looked up on the source while

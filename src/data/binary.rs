@@ -291,7 +291,18 @@ fn date(text: &str) -> Option<i32> {
         part.parse().ok()
     };
     let (year, month, day) = (number()?, number()?, number()?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1 {
+    // PostgreSQL's range: 4714-11-24 BC to 5874897-12-31.
+    if !(1..=12).contains(&month) || year < 1 || year > if bc { 4714 } else { 5_874_897 } {
+        return None;
+    }
+    let leap = |y: i64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let length = match month {
+        2 if leap(if bc { 1 - year } else { year }) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=length).contains(&day) {
         return None;
     }
     let year = if bc { 1 - year } else { year };
@@ -347,6 +358,9 @@ mod tests {
         assert_eq!(text, "1999-12-31");
         assert!(!Codec::Int4.write("12x", &mut Vec::new()));
         assert!(!Codec::Date.write("2024-13-01", &mut Vec::new()));
+        assert!(!Codec::Date.write("2023-02-29", &mut Vec::new()), "no such day");
+        assert!(!Codec::Date.write("99999999-01-01", &mut Vec::new()), "beyond PostgreSQL's range");
+        assert_eq!(round_trip(Codec::Date, "2024-02-29"), "2024-02-29");
         assert!(!Codec::Int2.read(&[0, 0, 0, 1], &mut String::new()), "wrong width");
         // PostgreSQL's form of 1234.5 (scale 2): digits 1234 and 5000 of weights 0 and -1.
         let mut text = String::new();

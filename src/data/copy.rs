@@ -1313,7 +1313,8 @@ fn mask_chunk(
             input.clear();
             input.push_str(&unescape(field));
             output.clear();
-            let tweak = mask.by.map(|b| unescape(fields[b]));
+            // A NULL key keys nothing: the rule keys by the value itself.
+            let tweak = mask.by.filter(|&b| fields[b] != b"\\N").map(|b| unescape(fields[b]));
             if !mask.masker.apply(&input, tweak.as_deref(), &mut output) {
                 out.extend_from_slice(b"\\N");
                 continue;
@@ -1369,13 +1370,12 @@ fn mask_binary(
             if !codec.read(value, &mut input) {
                 return Err(invalid(i, "the source sent what is not"));
             }
-            // What the text rows give the rule: a NULL key as the bulk format writes it.
+            // As for text rows: a NULL key keys nothing, the rule keys by the value itself.
             let by = match mask.by.map(|b| (fields[b], plan.codecs[b])) {
                 Some((Some(key), Some(codec))) => {
                     tweak.clear();
                     codec.read(key, &mut tweak).then_some(tweak.as_str())
                 }
-                Some((None, _)) => Some("\\N"),
                 _ => None,
             };
             output.clear();

@@ -70,6 +70,18 @@ pub async fn copy(
     let mut errors = Vec::new();
     for (pattern, fields) in &file.masked.mask {
         for (field, rule) in fields {
+            if field == KEY_NAME && !whole_segment_wildcards(pattern) {
+                errors.push(
+                    file.error(
+                        &rule.key,
+                        format!(
+                            "{pattern}: a `key-name` rule masks whole segments between `:`, and \
+                             this pattern's wildcards share a segment with other characters"
+                        ),
+                    )
+                    .with_hint("write the pattern with whole-segment wildcards: `user:*:cart`"),
+                );
+            }
             if field == KEY_NAME && !rule.rule.is_bijection(&text) {
                 errors.push(
                     file.error(
@@ -378,20 +390,26 @@ fn masked_name(
         leak(false, found);
         return key.to_vec();
     };
-    let literal = literal_segments(&rule.pattern);
+    let variable = variable_positions(&rule.pattern, key);
     let mut name = Vec::with_capacity(key.len() + 16);
     for (i, segment) in key.split(|&b| b == b':').enumerate() {
         if i > 0 {
             name.push(b':');
         }
-        if !variable(segment, &literal) {
+        if !variable(i) || segment.is_empty() {
             name.extend_from_slice(segment);
             continue;
         }
-        let input = String::from_utf8_lossy(segment).into_owned();
+        // A segment of other bytes than UTF-8 cannot be masked as text (two would become one):
+        // it stays, and the leak check stops the copy on it.
+        let Ok(input) = std::str::from_utf8(segment) else {
+            leak(true, false);
+            name.extend_from_slice(segment);
+            continue;
+        };
         let mut output = String::new();
-        rule.masker.apply(&input, None, &mut output);
-        leak(output == input && !rule.rule.may_keep(&input), false);
+        rule.masker.apply(input, None, &mut output);
+        leak(output == input && !rule.rule.may_keep(input), false);
         name.extend_from_slice(output.as_bytes());
     }
     name
@@ -400,20 +418,28 @@ fn masked_name(
 /// The segments of a key's name (between `:`) that its `key-name` rule masks.
 fn variable_segments<'k>(key: &'k [u8], rules: &[FieldRule]) -> Vec<&'k [u8]> {
     let Some(rule) = rule_for(rules, key, KEY_NAME) else { return Vec::new() };
-    let literal = literal_segments(&rule.pattern);
-    key.split(|&b| b == b':').filter(|s| variable(s, &literal)).collect()
+    let variable = variable_positions(&rule.pattern, key);
+    let segments = key.split(|&b| b == b':').enumerate();
+    segments.filter(|(i, s)| variable(*i) && !s.is_empty()).map(|(_, s)| s).collect()
 }
 
-/// A pattern's segments without a wildcard.
-fn literal_segments(pattern: &str) -> Vec<&[u8]> {
-    let segments = pattern.as_bytes().split(|&b| b == b':');
-    segments.filter(|p| !p.iter().any(|b| matches!(b, b'*' | b'?'))).collect()
+/// Which segments of a key's name (by position) its pattern does not spell out: all but the
+/// pattern's leading and trailing literal segments, which the name matched in place
+/// (`user:*:cart` keeps `user` and `cart`; a `*` may span several segments).
+fn variable_positions(pattern: &str, key: &[u8]) -> impl Fn(usize) -> bool {
+    let literal = |s: &[u8]| !s.iter().any(|b| matches!(b, b'*' | b'?'));
+    let segments: Vec<&[u8]> = pattern.as_bytes().split(|&b| b == b':').collect();
+    let lead = segments.iter().take_while(|s| literal(s)).count();
+    let trail = segments.iter().rev().take_while(|s| literal(s)).count().min(segments.len() - lead);
+    let count = key.split(|&b| b == b':').count();
+    move |i| i >= lead && i < count.saturating_sub(trail)
 }
 
-/// Whether a segment of a key's name is one the pattern does not spell out: not empty, and equal
-/// to none of its literal segments.
-fn variable(segment: &[u8], literal: &[&[u8]]) -> bool {
-    !segment.is_empty() && !literal.contains(&segment)
+/// Whether every wildcard of a pattern is a whole segment (`user:*:cart`, not `user-*`): a
+/// `key-name` rule masks whole segments, and a literal part beside a wildcard would be masked
+/// with it.
+fn whole_segment_wildcards(pattern: &str) -> bool {
+    pattern.split(':').all(|s| s.chars().all(|c| matches!(c, '*' | '?')) || !s.contains(['*', '?']))
 }
 
 /// The segments of a key's name that [`key_shape`] hides: what the guard samples.
@@ -513,6 +539,19 @@ mod tests {
         }];
         let name = b"cart:ab12:items";
         assert_eq!(variable_segments(name, &rules), [&b"ab12"[..]]);
+        // By position: a segment equal to a literal word elsewhere is still masked, and a `*`
+        // may span segments.
+        assert_eq!(variable_segments(b"cart:items:items", &rules), [&b"items"[..]]);
+        assert_eq!(variable_segments(b"cart:a:b:items", &rules), [&b"a"[..], b"b"]);
+        assert!(whole_segment_wildcards("user:*:cart") && whole_segment_wildcards("a:??:*"));
+        assert!(!whole_segment_wildcards("user-*:cart"));
+        // A segment that is not UTF-8 is not masked as text: it stays, and stops the copy.
+        let mut leaks = BTreeMap::new();
+        assert_eq!(
+            masked_name(&rules, &Originals::exact(), b"cart:\xff:items", &mut leaks),
+            b"cart:\xff:items"
+        );
+        assert_eq!(leaks.values().map(|l| l.unchanged).sum::<u64>(), 1);
         let mut leaks = BTreeMap::new();
         let masked = masked_name(&rules, &Originals::exact(), name, &mut leaks);
         let masked = String::from_utf8(masked).unwrap();

@@ -10,6 +10,10 @@ use super::{Session, ident, server_message};
 use crate::engine::EngineError;
 use crate::engine::bulk::{self, CHUNK_BYTES, Format};
 
+/// Dates and intervals as the masking rules read them (and as the binary codecs write them),
+/// whatever the source's own `DateStyle`: `2024-02-29`, not `02/29/2024`.
+const TEXT_STYLE: &str = "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'";
+
 impl Session {
     pub(in crate::engine) async fn begin_snapshot(
         &mut self,
@@ -18,10 +22,10 @@ impl Session {
             EngineError::new(format!("failed to open a snapshot: {}", server_message(&e)))
         };
         self.client
-            .batch_execute(
+            .batch_execute(&format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0; \
-                 SET LOCAL idle_in_transaction_session_timeout = 0",
-            )
+                 SET LOCAL idle_in_transaction_session_timeout = 0; {TEXT_STYLE}"
+            ))
             .await
             .map_err(failed)?;
         let row =
@@ -38,7 +42,7 @@ impl Session {
             .batch_execute(&format!(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
                  SET TRANSACTION SNAPSHOT '{literal}'; SET LOCAL statement_timeout = 0; \
-                 SET LOCAL idle_in_transaction_session_timeout = 0"
+                 SET LOCAL idle_in_transaction_session_timeout = 0; {TEXT_STYLE}"
             ))
             .await
             .map_err(failed)
@@ -77,13 +81,16 @@ impl Session {
             // Binary rows travel without the stream's header (it comes with the first row) and
             // trailer (a message of its own), so chunks are rows alone, in any order; the loader
             // writes both again.
+            // A stream without rows sends its header and trailer in one message.
             let data = match format {
                 Format::Text => &data[..],
                 Format::Binary if first => bulk::strip_binary_header(&data),
-                Format::Binary if bulk::is_binary_trailer(&data) => continue,
                 Format::Binary => &data[..],
             };
             first = false;
+            if format == Format::Binary && bulk::is_binary_trailer(data) {
+                continue;
+            }
             chunk.extend_from_slice(data);
             if chunk.len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));

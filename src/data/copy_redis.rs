@@ -4,9 +4,10 @@
 //!
 //! Rules name a glob pattern and, inside it, what to mask: a hash field by its name, `value` for a
 //! string, `members` for the members of a set, list or sorted set (scores are kept), and
-//! `key-name` for the key's own name: each of its `:`-separated segments that the pattern does not
-//! spell out (`cart:*` masks `alice@example.com` in `cart:alice@example.com`, as the same rule
-//! masks it anywhere else, so a name built from a masked value still finds its key):
+//! `key-name` for the key's own name: each of its `:`-separated segments between the pattern's
+//! leading and trailing literal segments (`cart:*` masks `alice@example.com` in
+//! `cart:alice@example.com`, as the same rule masks it anywhere else, so a name built from a
+//! masked value still finds its key):
 //!
 //! ```yaml
 //! mask:

@@ -892,44 +892,23 @@ async fn redis_keys_are_copied_masked_with_their_ttls() {
         .unwrap();
     assert_eq!(board, [("beta".to_string(), 1.0), ("alpha".to_string(), 3.0)]);
 
+    // Seeds the twin again from another seed file.
+    let reseed = |seed: String| {
+        std::fs::write(dir.path().join("seed.yaml"), seed).unwrap();
+        let args = ["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"];
+        run(masked_cmd(&args, &prod_url, "k1"))
+    };
     // An unruled personal field (`ip`, by its name) stops the copy.
-    std::fs::write(dir.path().join("seed.yaml"), REDIS_SEED.replace(", ip: keep-format", ""))
-        .unwrap();
-    let out = run(masked_cmd(
-        &["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"],
-        &prod_url,
-        "k1",
-    ))
-    .await;
+    let out = reseed(REDIS_SEED.replace(", ip: keep-format", "")).await;
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("session:*.ip"), "{}", stderr(&out));
     // So does a key name that holds an email, by its values; a rule that could make two names
     // one is refused before anything is read.
-    std::fs::write(
-        dir.path().join("seed.yaml"),
-        REDIS_SEED.replace("  \"cart:*\":       { key-name: email }\n", ""),
-    )
-    .unwrap();
-    let out = run(masked_cmd(
-        &["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"],
-        &prod_url,
-        "k1",
-    ))
-    .await;
+    let out = reseed(REDIS_SEED.replace("  \"cart:*\":       { key-name: email }\n", "")).await;
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("cart:*.key-name"), "{}", stderr(&out));
     assert!(stderr(&out).contains("email"), "{}", stderr(&out));
-    std::fs::write(
-        dir.path().join("seed.yaml"),
-        REDIS_SEED.replace("{ key-name: email }", "{ key-name: redact }"),
-    )
-    .unwrap();
-    let out = run(masked_cmd(
-        &["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"],
-        &prod_url,
-        "k1",
-    ))
-    .await;
+    let out = reseed(REDIS_SEED.replace("{ key-name: email }", "{ key-name: redact }")).await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not a bijection"), "{}", stderr(&out));
     assert!(stderr(&out).contains("seed.yaml"), "names the file: {}", stderr(&out));

@@ -324,17 +324,7 @@ fn mask_entry(
         } else {
             json && originals.found_in_text(&output)
         };
-        if unchanged || found {
-            let shape = key_shape(&key);
-            let leak = leaks.entry((shape.clone(), field.to_owned())).or_insert(Leak {
-                table: shape,
-                column: field.to_owned(),
-                unchanged: 0,
-                originals: 0,
-            });
-            leak.unchanged += u64::from(unchanged);
-            leak.originals += u64::from(found);
-        }
+        count_leak(leaks, &key, field, unchanged, found);
         if masked {
             *value = output.into_bytes();
         }
@@ -363,6 +353,29 @@ fn mask_entry(
     entry
 }
 
+/// Counts a cell left equal to its original (`unchanged`) or holding one (`found`) under the
+/// key's shape and the field's name (never the key itself).
+fn count_leak(
+    leaks: &mut BTreeMap<(String, String), Leak>,
+    key: &[u8],
+    field: &str,
+    unchanged: bool,
+    found: bool,
+) {
+    if !unchanged && !found {
+        return;
+    }
+    let shape = key_shape(key);
+    let leak = leaks.entry((shape.clone(), field.to_owned())).or_insert(Leak {
+        table: shape,
+        column: field.to_owned(),
+        unchanged: 0,
+        originals: 0,
+    });
+    leak.unchanged += u64::from(unchanged);
+    leak.originals += u64::from(found);
+}
+
 /// The key's name, its segments masked by its `key-name` rule; without one, looked at for
 /// originals as any value that goes through unmasked.
 fn masked_name(
@@ -371,19 +384,7 @@ fn masked_name(
     key: &[u8],
     leaks: &mut BTreeMap<(String, String), Leak>,
 ) -> Vec<u8> {
-    let mut leak = |unchanged: bool, found: bool| {
-        if unchanged || found {
-            let shape = key_shape(key);
-            let leak = leaks.entry((shape.clone(), KEY_NAME.to_owned())).or_insert(Leak {
-                table: shape,
-                column: KEY_NAME.to_owned(),
-                unchanged: 0,
-                originals: 0,
-            });
-            leak.unchanged += u64::from(unchanged);
-            leak.originals += u64::from(found);
-        }
-    };
+    let mut leak = |unchanged, found| count_leak(leaks, key, KEY_NAME, unchanged, found);
     let Some(rule) = rule_for(rules, key, KEY_NAME) else {
         let found = key.split(|&b| b == b':').any(|segment| {
             !segment.is_empty() && originals.found_in_text(&String::from_utf8_lossy(segment))

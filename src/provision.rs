@@ -670,9 +670,30 @@ async fn reconcile<R: Runtime>(
         }
         r
     });
-    let results = futures_util::future::join_all(tasks).await;
+    // A database created by this run is surely seeded: when one copies a source, the sources
+    // open (read-only) and their subsets are planned while the containers start, and a source
+    // that cannot be read stops the run before any seeding.
+    let copies = !opts.no_data
+        && steps.iter().any(|s| {
+            matches!(s.action, Action::Create | Action::Recreate)
+                && opts.seed_files.get(&s.db.to_string()).is_some_and(|f| f.masked.source.is_some())
+        });
+    let opening = async {
+        if !copies {
+            return Ok(());
+        }
+        let opened = tokio::select! {
+            opened = cx.sources.open() => opened.map_err(|e| ProvisionError::Data(Box::new(e))),
+            () = cancel.cancelled() => return Ok(()),
+        };
+        if opened.is_err() {
+            cancel.cancel();
+        }
+        opened
+    };
+    let (results, opened) = tokio::join!(futures_util::future::join_all(tasks), opening);
     let mut databases = Vec::new();
-    let mut first_error = None;
+    let mut first_error = opened.err();
     for r in results {
         match r {
             Ok(db) => databases.push(db),
@@ -1444,7 +1465,7 @@ pub struct SeedOptions {
 }
 
 /// `service.database` → its [`DbRef`].
-fn db_ref(name: &str) -> Option<DbRef> {
+pub(crate) fn db_ref(name: &str) -> Option<DbRef> {
     name.split_once('.').map(|(service, database)| DbRef::new(service, database))
 }
 
@@ -1460,41 +1481,58 @@ pub struct SeedTarget {
 
 /// `dbtwin seed`: fills databases of a running environment, in parallel, holding the
 /// environment's lock. Every database runs to its end; the first failure is returned after all
-/// have finished.
+/// have finished. `sources` holds (at least) the targets' files that copy a source; the caller
+/// may have opened them already.
+#[allow(clippy::too_many_arguments)]
 pub async fn seed_environment<R: Runtime>(
     rt: &R,
     env: &EnvName,
     lock_image: &str,
     targets: &[SeedTarget],
+    sources: &MaskedSources,
     options: SeedOptions,
     events: &Events,
     cancel: &Cancel,
 ) -> Result<Vec<(DbRef, seeding::Outcome)>, ProvisionError> {
     let run = run_id();
-    let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
-    let sources = MaskedSources::new(targets.iter().map(|t| (t.db.clone(), t.file.clone())));
-    let sources = &sources;
-    let work = targets.iter().map(|t| async move {
-        let target = Target::admin(t.kind, &t.endpoint, &t.credentials);
-        let request = seeding::Request {
-            db: t.db.clone(),
-            target: &target,
-            file: &t.file,
-            seed: t.seed,
-            scale: options.scale,
-            reseed: options.reseed,
-            sources: Some(sources),
-        };
-        let outcome = tokio::select! {
-            outcome = seeding::seed(&request, events) => {
-                outcome.map_err(|e| ProvisionError::Data(Box::new(e)))?
-            }
-            () = cancel.cancelled() => return Err(ProvisionError::Interrupted),
-        };
-        Ok::<_, ProvisionError>((t.db.clone(), outcome))
-    });
-    let results = futures_util::future::join_all(work).await;
-    release_and_collect(rt, &lock, results, events).await
+    let locked = async {
+        let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
+        let work = targets.iter().map(|t| async move {
+            let target = Target::admin(t.kind, &t.endpoint, &t.credentials);
+            let request = seeding::Request {
+                db: t.db.clone(),
+                target: &target,
+                file: &t.file,
+                seed: t.seed,
+                scale: options.scale,
+                reseed: options.reseed,
+                sources: Some(sources),
+            };
+            let outcome = tokio::select! {
+                outcome = seeding::seed(&request, events) => {
+                    outcome.map_err(|e| ProvisionError::Data(Box::new(e)))?
+                }
+                () = cancel.cancelled() => return Err(ProvisionError::Interrupted),
+            };
+            Ok::<_, ProvisionError>((t.db.clone(), outcome))
+        });
+        let results = futures_util::future::join_all(work).await;
+        release_and_collect(rt, &lock, results, events).await
+    };
+    // With --reseed every source is copied: the sources open (read-only) and their subsets are
+    // planned while the lock is taken and the targets are read. A failure there is each copy's
+    // error when it asks for its source. Without --reseed a database seeded before is skipped,
+    // and the sources open only when one is not.
+    let warming = async {
+        if options.reseed {
+            let _ = sources.open().await;
+        }
+        std::future::pending().await
+    };
+    tokio::select! {
+        outcome = locked => outcome,
+        never = warming => never,
+    }
 }
 
 /// The end of a command that works on every database of an environment under its lock: the lock

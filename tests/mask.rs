@@ -456,6 +456,18 @@ async fn postgres_masked_subset_copy() {
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("DBTWIN_MASK_KEY"), "{}", stderr(&out));
 
+    // A source that does not answer (it is opened while the lock is taken): the run fails with
+    // the source's error, said once, the twin untouched and its lock released (the next seeds
+    // below take it).
+    let before_unreachable = checksums(&twin).await;
+    let nowhere = "postgres://reader:hunter2@127.0.0.1:1/prod";
+    let out =
+        run(masked_cmd(&["seed", "--env", &env, "-p", twin_path, "--reseed"], nowhere, "k1")).await;
+    assert_eq!(out.status.code(), Some(exit::DATABASE_UNREACHABLE), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("failed to read the source").count(), 1, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+    assert_eq!(checksums(&twin).await, before_unreachable, "nothing was touched");
+
     // The PII guard: columns that look personal and have no rule stop the run, by name (phone)
     // and by their values (misc holds emails here).
     prod.batch_execute("UPDATE users SET misc = 'someone' || id || '@mail.example.org'")

@@ -291,7 +291,7 @@ async fn foreign_keys_come_back_validated_either_way(admin_url: &str, a: &tokio_
     let mut target = Target::from_url(admin_url).unwrap();
     target.read_only = false;
     let mut session = Session::connect(&target).await.unwrap();
-    let restore = session.prepare_load(&["memberships".to_owned()], false).await.unwrap();
+    let restore = session.prepare_load(&["memberships".to_owned()], false, &[]).await.unwrap();
     let (merged, plain): (Vec<&String>, Vec<&String>) =
         restore.foreign_keys.iter().partition(|s| s.starts_with("/* indexed */"));
     assert_eq!(merged.len(), 1, "{:?}", restore.foreign_keys);

@@ -82,7 +82,7 @@ impl CommandError {
                     MigrateError::Engine(e) if e.unreachable => exit::DATABASE_UNREACHABLE,
                     _ => exit::MIGRATION_FAILED,
                 },
-                ProvisionError::Data(e) => match e.as_ref() {
+                ProvisionError::Data(e) => match e.root() {
                     crate::data::load::DataError::Engine { source, .. }
                     | crate::data::load::DataError::Source { source, .. }
                         if source.unreachable =>

@@ -65,13 +65,17 @@ pub type Rules = BTreeMap<(String, String), MaskRule>;
 
 /// The production sources of one run, opened and subset together on first use (a relation may
 /// cross databases, so one database's subset depends on another's), then shared by every
-/// database's copy. Their snapshots stay open until this is dropped.
+/// database's copy. Their snapshots stay open until this is dropped. Opened once: a failure is
+/// kept and given to every database that asks after it, never tried again.
 pub struct MaskedSources {
     files: Vec<(DbRef, Arc<SeedFile>)>,
     /// False for `mask --check`, which reads no rows beyond samples.
     subsets: bool,
-    cell: tokio::sync::OnceCell<BTreeMap<DbRef, Arc<MaskedInput>>>,
+    cell: tokio::sync::OnceCell<Result<Inputs, Arc<DataError>>>,
 }
+
+/// Each database's source, subset and key.
+type Inputs = BTreeMap<DbRef, Arc<MaskedInput>>;
 
 impl MaskedSources {
     /// The sources of those `files` that copy one.
@@ -92,16 +96,31 @@ impl MaskedSources {
 
     /// `db`'s source, subset and key (opening every source of the run the first time).
     pub async fn input(&self, db: &DbRef) -> Result<Option<Arc<MaskedInput>>, DataError> {
-        let inputs = self.cell.get_or_try_init(|| prepare(&self.files, self.subsets)).await?;
+        let inputs = self.opened().await?;
         Ok(inputs.get(db).cloned())
+    }
+
+    /// Opens every source and plans the subsets now, for a command that knows it will copy
+    /// them: the work overlaps with what comes before the first copy (the environment's lock,
+    /// containers starting, the targets read). Only reads the sources.
+    pub async fn open(&self) -> Result<(), DataError> {
+        if self.files.is_empty() {
+            return Ok(());
+        }
+        self.opened().await.map(|_| ())
+    }
+
+    async fn opened(&self) -> Result<&Inputs, DataError> {
+        let opened = self
+            .cell
+            .get_or_init(|| async { prepare(&self.files, self.subsets).await.map_err(Arc::new) })
+            .await;
+        opened.as_ref().map_err(|e| DataError::Shared(e.clone()))
     }
 }
 
 /// Opens every source (in parallel), reads each key, and plans the subsets together.
-async fn prepare(
-    files: &[(DbRef, Arc<SeedFile>)],
-    subsets: bool,
-) -> Result<BTreeMap<DbRef, Arc<MaskedInput>>, DataError> {
+async fn prepare(files: &[(DbRef, Arc<SeedFile>)], subsets: bool) -> Result<Inputs, DataError> {
     let opened = futures_util::future::join_all(files.iter().map(|(db, file)| async move {
         let key = mask_key(db, file)?;
         let source = file.masked.source.as_ref().expect("only files with a source come here");
@@ -697,7 +716,7 @@ async fn copy_checked(
     let (restore, results) = if input.source.parallel() {
         let (read, loaded) = tokio::join!(reading, async {
             let loaded = async {
-                let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+                let restore = session.prepare_load(&emptied, true, &names).await.map_err(wrap)?;
                 let results =
                     load_tables(request, input, &tables, &restore, &leak, loaders, events).await?;
                 Ok::<_, DataError>((restore, results))
@@ -709,7 +728,7 @@ async fn copy_checked(
         read?;
         loaded?
     } else {
-        let (read, restore) = tokio::join!(reading, session.prepare_load(&emptied, true));
+        let (read, restore) = tokio::join!(reading, session.prepare_load(&emptied, true, &names));
         read?;
         let restore = restore.map_err(wrap)?;
         let results =

@@ -249,7 +249,7 @@ pub async fn copy(
         kept: Vec::new(),
     });
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    session.prepare_load(&[], true).await.map_err(wrap)?;
+    session.prepare_load(&[], true, &[]).await.map_err(wrap)?;
     let mut leaks: BTreeMap<(String, String), Leak> = BTreeMap::new();
     let (mut cursor, mut written) = (0, 0u64);
     loop {
@@ -269,7 +269,7 @@ pub async fn copy(
         if !leaks.is_empty() {
             let message = leaks.values().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             // What was written is emptied again: no original stays in the target.
-            let _ = session.prepare_load(&[], true).await;
+            let _ = session.prepare_load(&[], true, &[]).await;
             return Err(wrap(EngineError::new(format!(
                 "the leak check stopped the copy: {message}"
             ))));

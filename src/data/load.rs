@@ -118,11 +118,24 @@ pub enum DataError {
     /// Masking needs a secret and none was given.
     #[error("{db}: no masking key: {message}")]
     Key { db: DbRef, message: String },
+    /// A failure of work shared by several databases (opening the run's sources), the same for
+    /// each.
+    #[error(transparent)]
+    Shared(Arc<DataError>),
 }
 
 impl DataError {
+    /// The error itself, through [`DataError::Shared`].
+    pub fn root(&self) -> &DataError {
+        match self {
+            DataError::Shared(e) => e.root(),
+            e => e,
+        }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
+            DataError::Shared(e) => e.hint(),
             DataError::Plan { .. } => Some(
                 "name the columns or tables in the seed file; a rule there wins over inference"
                     .into(),
@@ -320,7 +333,7 @@ async fn seed_tables(
     let loaded: Vec<String> = plan.tables.iter().map(|t| t.name.clone()).collect();
     let mut emptied = loaded.clone();
     emptied.extend(plan.empty.iter().cloned());
-    let restore = session.prepare_load(&emptied, true).await.map_err(wrap)?;
+    let restore = session.prepare_load(&emptied, true, &loaded).await.map_err(wrap)?;
 
     let Plan { tables, kept, .. } = plan;
     let tables = Arc::new(tables);
@@ -532,9 +545,9 @@ pub(super) async fn restore_rest(
     events: &Events,
 ) -> Result<(), DataError> {
     let started = Instant::now();
-    run_parallel(request, other_keys).await?;
+    run_parallel(session, request, other_keys).await?;
     let fks: Vec<Vec<String>> = restore.foreign_keys.iter().map(|s| vec![s.clone()]).collect();
-    run_parallel(request, fks).await?;
+    run_parallel(session, request, fks).await?;
     session
         .finish_load()
         .await
@@ -548,26 +561,39 @@ pub(super) async fn restore_rest(
     Ok(())
 }
 
-/// Runs groups of statements, each group in order on its own connection, [`streams`] at once.
-async fn run_parallel(request: &Request<'_>, groups: Vec<Vec<String>>) -> Result<(), DataError> {
+/// Runs groups of statements, each group in order on its own connection, [`streams`] at once:
+/// the first on `session`, the others on connections of their own.
+async fn run_parallel(
+    session: &mut Session,
+    request: &Request<'_>,
+    groups: Vec<Vec<String>>,
+) -> Result<(), DataError> {
     use futures_util::stream::{self, StreamExt};
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    let results: Vec<(Vec<String>, Result<(), EngineError>)> =
-        stream::iter(groups.into_iter().filter(|g| !g.is_empty()))
-            .map(|group| async move {
-                let result = match Session::connect(request.target).await {
-                    Ok(mut session) => {
-                        let result = session.restore(&group).await;
-                        session.close().await;
-                        result
-                    }
-                    Err(e) => Err(e),
-                };
-                (group, result)
-            })
-            .buffer_unordered(streams())
-            .collect()
-            .await;
+    let mut groups = groups.into_iter().filter(|g| !g.is_empty());
+    let Some(first) = groups.next() else {
+        return Ok(());
+    };
+    let on_session = async {
+        let result = session.restore(&first).await;
+        (first, result)
+    };
+    let others = stream::iter(groups)
+        .map(|group| async move {
+            let result = match Session::connect(request.target).await {
+                Ok(mut session) => {
+                    let result = session.restore(&group).await;
+                    session.close().await;
+                    result
+                }
+                Err(e) => Err(e),
+            };
+            (group, result)
+        })
+        .buffer_unordered(streams().saturating_sub(1).max(1))
+        .collect::<Vec<_>>();
+    let (first, mut results) = tokio::join!(on_session, others);
+    results.insert(0, first);
     // Two foreign keys between the same tables, added at once in opposite directions (a cycle),
     // can deadlock on the tables' locks: the server gives up one of them, which then runs again
     // alone. A single statement that failed changed nothing, so running it again is safe.
@@ -582,16 +608,10 @@ async fn run_parallel(request: &Request<'_>, groups: Vec<Vec<String>>) -> Result
     if again.is_empty() {
         return Ok(());
     }
-    let mut session = Session::connect(request.target).await.map_err(wrap)?;
-    let mut result = Ok(());
     for group in &again {
-        result = session.restore(group).await;
-        if result.is_err() {
-            break;
-        }
+        session.restore(group).await.map_err(wrap)?;
     }
-    session.close().await;
-    result.map_err(wrap)
+    Ok(())
 }
 
 /// Whether the server chose this statement as a deadlock's victim.
@@ -627,7 +647,7 @@ async fn seed_redis(
         rows: total,
         kept: Vec::new(),
     });
-    session.prepare_load(&[], request.reseed).await.map_err(wrap)?;
+    session.prepare_load(&[], request.reseed, &[]).await.map_err(wrap)?;
     let mut counts = Vec::new();
     for family in families {
         let family = Arc::new(family);

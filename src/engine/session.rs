@@ -373,14 +373,17 @@ impl Session {
     /// Gets `tables` ready for bulk loading: optionally emptied, and on PostgreSQL without their
     /// keys, indexes and foreign keys (what they were is returned, and recorded in dbtwin_state
     /// first, so an interrupted load can still put them back). No time bound: this waits for
-    /// locks the application may hold.
+    /// locks the application may hold. On PostgreSQL the tables in `loading` are left for their
+    /// loads to empty, each in its own transaction ([`Session::load_rows`]), so old rows go in
+    /// parallel, table by table, rather than all here first.
     pub async fn prepare_load(
         &mut self,
         tables: &[String],
         empty: bool,
+        loading: &[String],
     ) -> Result<Restore, EngineError> {
         match &mut self.inner {
-            Inner::Postgres(s) => s.prepare_load(tables, empty).await,
+            Inner::Postgres(s) => s.prepare_load(tables, empty, loading).await,
             Inner::Mysql(s) => {
                 s.restore_pending_triggers().await?;
                 let mut restore = s.prepare_load(tables, empty).await?;

@@ -83,6 +83,7 @@ impl Session {
         &mut self,
         tables: &[String],
         empty: bool,
+        loading: &[String],
     ) -> Result<Restore, EngineError> {
         let names: Vec<String> = tables.iter().map(|t| qualified(t)).collect();
         // A restore left by an interrupted load comes first: its keys are still missing. The
@@ -180,8 +181,16 @@ impl Session {
             script.push_str(statement);
             script.push_str(";\n");
         }
-        if empty && !names.is_empty() {
-            script.push_str(&format!("TRUNCATE {};\n", names.join(", ")));
+        // Tables about to be loaded are emptied by their loads (see `load_rows`).
+        let unloaded: Vec<&String> = tables
+            .iter()
+            .zip(&names)
+            .filter(|(table, _)| !loading.contains(table))
+            .map(|(_, name)| name)
+            .collect();
+        if empty && !unloaded.is_empty() {
+            let list: Vec<&str> = unloaded.iter().map(|n| n.as_str()).collect();
+            script.push_str(&format!("TRUNCATE {};\n", list.join(", ")));
         }
         script.push_str("COMMIT;");
         if let Err(e) = self.client.batch_execute(&script).await {
@@ -205,9 +214,10 @@ impl Session {
         let failed = |e: tokio_postgres::Error| {
             EngineError::new(format!("failed to load rows into {table}: {}", server_message(&e)))
         };
-        // The table was emptied before; emptying it again in the COPY's own transaction lets
-        // the rows be written frozen (no later pass to set their visibility hints, which the
-        // key builds right after would otherwise do).
+        // The table is emptied in the COPY's own transaction (`prepare_load` leaves it to this):
+        // the old rows go in parallel with other tables' loads, and the new rows are written
+        // frozen (no later pass to set their visibility hints, which the key builds right after
+        // would otherwise do).
         let name = qualified(table);
         self.client
             .batch_execute(&format!(

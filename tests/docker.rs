@@ -334,6 +334,39 @@ async fn a_database_that_never_answers_is_reported_with_its_log_and_removed() {
     assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
 }
 
+/// A masked copy's source is opened while the containers start: one that cannot be read stops
+/// the run (exit 11, its error once, its password unseen) and everything the run made goes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_that_cannot_be_read_stops_up_and_removes_everything() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let env = unique_env("nosource");
+    let _cleanup = Cleanup(env.clone());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("seed.yaml"),
+        "source: { url: \"postgres://reader:hunter2@127.0.0.1:1/prod\" }\n",
+    )
+    .unwrap();
+    let p = write_profile(
+        dir.path(),
+        "p.yaml",
+        "defaults: { storage: tmpfs }\nservices:\n  a:\n    databases:\n      main: { engine: postgres, version: \"15\", data: seed.yaml }\n  b:\n    databases:\n      cache: { engine: redis, version: \"7.0\" }\n",
+    );
+    let mut cmd = dbtwin();
+    cmd.args(["up", "--env", &env, "-p"])
+        .arg(&p)
+        .args(["-p", &path("profiles/offline.yaml")])
+        .env("DBTWIN_MASK_KEY", "k");
+    let out = run(cmd).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(dbtwin::exit::DATABASE_UNREACHABLE), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+    assert!(err.contains("error: a.main: failed to read the source"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(leftovers(&rt, &env).await, Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_during_up_leaves_nothing_behind() {
     let Some(rt) = docker().await else { return };

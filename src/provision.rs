@@ -1465,7 +1465,7 @@ pub struct SeedOptions {
 }
 
 /// `service.database` → its [`DbRef`].
-pub(crate) fn db_ref(name: &str) -> Option<DbRef> {
+fn db_ref(name: &str) -> Option<DbRef> {
     name.split_once('.').map(|(service, database)| DbRef::new(service, database))
 }
 
@@ -1481,20 +1481,21 @@ pub struct SeedTarget {
 
 /// `dbtwin seed`: fills databases of a running environment, in parallel, holding the
 /// environment's lock. Every database runs to its end; the first failure is returned after all
-/// have finished. `sources` holds (at least) the targets' files that copy a source; the caller
-/// may have opened them already.
-#[allow(clippy::too_many_arguments)]
+/// have finished.
 pub async fn seed_environment<R: Runtime>(
     rt: &R,
     env: &EnvName,
     lock_image: &str,
     targets: &[SeedTarget],
-    sources: &MaskedSources,
     options: SeedOptions,
     events: &Events,
     cancel: &Cancel,
 ) -> Result<Vec<(DbRef, seeding::Outcome)>, ProvisionError> {
     let run = run_id();
+    // Only the databases seeded now: a source is opened for none other, and relations reach only
+    // these databases' sources.
+    let sources = MaskedSources::new(targets.iter().map(|t| (t.db.clone(), t.file.clone())));
+    let sources = &sources;
     let locked = async {
         let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
         let work = targets.iter().map(|t| async move {

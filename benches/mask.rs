@@ -462,10 +462,14 @@ async fn fill_source(admin: &str, size: Size, first: bool) -> Result<(), String>
     Ok(())
 }
 
+/// [`SHARE`] on the column `key`.
+fn share(key: &str) -> String {
+    SHARE.replace("{key}", key)
+}
+
 /// What both subsets copy: the users in the 10% share ([`SHARE`]) and their orders.
 async fn expected_counts(admin: &str, size: Size) -> Result<Counts, String> {
     let db = connect(admin).await?;
-    let share = |key: &str| SHARE.replace("{key}", key);
     let users = count(&db, &format!("SELECT count(*) FROM users WHERE {}", share("id"))).await?;
     let orders =
         count(&db, &format!("SELECT count(*) FROM orders WHERE {}", share("user_id"))).await?;
@@ -516,7 +520,6 @@ enum Format {
 /// share ([`SHARE`]) and their orders.
 async fn baseline(source: &str, twin: &str, subset: bool, format: Format) -> Result<Timed, String> {
     reset(twin).await?;
-    let share = |key: &str| SHARE.replace("{key}", key);
     let (users, orders) = if subset {
         (
             format!("(SELECT {USERS_COLUMNS} FROM users WHERE {})", share("id")),

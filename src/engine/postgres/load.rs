@@ -182,15 +182,14 @@ impl Session {
             script.push_str(";\n");
         }
         // Tables about to be loaded are emptied by their loads (see `load_rows`).
-        let unloaded: Vec<&String> = tables
+        let unloaded: Vec<&str> = tables
             .iter()
             .zip(&names)
             .filter(|(table, _)| !loading.contains(table))
-            .map(|(_, name)| name)
+            .map(|(_, name)| name.as_str())
             .collect();
         if empty && !unloaded.is_empty() {
-            let list: Vec<&str> = unloaded.iter().map(|n| n.as_str()).collect();
-            script.push_str(&format!("TRUNCATE {};\n", list.join(", ")));
+            script.push_str(&format!("TRUNCATE {};\n", unloaded.join(", ")));
         }
         script.push_str("COMMIT;");
         if let Err(e) = self.client.batch_execute(&script).await {

@@ -307,7 +307,7 @@ pub async fn up<R: Runtime>(
     }
 
     let lock_image = images.first().cloned().unwrap_or_default();
-    let lock = acquire_lock(rt, &opts.env, &lock_image, &run, events).await?;
+    let lock = acquire_lock(rt, &opts.env, &lock_image, &run, events).await?.id;
     let result = reconcile(rt, profile, opts, events, cancel, &run).await;
     let result = match result {
         Ok(outcome) => Ok(outcome),
@@ -419,15 +419,23 @@ fn owner_is_gone(owner: &str) -> bool {
             .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
+/// A held environment lock.
+struct Lock {
+    /// The lock container's id.
+    id: String,
+    /// Whether it was taken over from a run that died holding it.
+    taken_over: bool,
+}
+
 /// Takes the environment lock: a container that is never started, whose name is unique per
-/// engine, so creating it is atomic even for two machines sharing one engine. Returns its id.
+/// engine, so creating it is atomic even for two machines sharing one engine.
 async fn acquire_lock<R: Runtime>(
     rt: &R,
     env: &EnvName,
     image: &str,
     run: &str,
     events: &Events,
-) -> Result<String, ProvisionError> {
+) -> Result<Lock, ProvisionError> {
     let name = labels::lock_name(env.as_str());
     let mut lock_labels = base_labels(env, labels::KIND_LOCK, run);
     // Not part of the run: teardown (by run label) must not release the lock before it is done.
@@ -449,11 +457,12 @@ async fn acquire_lock<R: Runtime>(
         memory: None,
     };
     let mut last_owner = "unknown".to_string();
+    let mut taken_over = false;
     for _ in 0..5 {
         match rt.create_container(&spec).await {
             Ok(id) => {
                 events.emit(Event::LockAcquired { env: env.to_string() });
-                return Ok(id);
+                return Ok(Lock { id, taken_over });
             }
             Err(e) if e.kind == RuntimeErrorKind::Conflict => {
                 // The holder may be releasing it right now: then the name is free again soon.
@@ -469,6 +478,7 @@ async fn acquire_lock<R: Runtime>(
                 // over, removing exactly that container (by id, never by name, which a live
                 // process may have taken in between).
                 rt.remove_container(&holder.id).await?;
+                taken_over = true;
                 events
                     .emit(Event::LockTakenOver { env: env.to_string(), owner: last_owner.clone() });
             }
@@ -911,7 +921,7 @@ async fn bring_up<R: Runtime>(
             sources: Some(&cx.sources),
         };
         tokio::select! {
-            result = seeding::seed(&request, events) => {
+            result = seeding::seed(&request, None, events) => {
                 result.map_err(|e| ProvisionError::Data(Box::new(e)))?;
             }
             () = cancel.cancelled() => return Err(ProvisionError::Interrupted),
@@ -1432,7 +1442,7 @@ pub async fn migrate_environment<R: Runtime>(
     events: &Events,
 ) -> Result<Vec<(DbRef, migrate::apply::Outcome)>, ProvisionError> {
     let run = run_id();
-    let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
+    let lock = acquire_lock(rt, env, lock_image, &run, events).await?.id;
     let work = targets.iter().map(|t| async move {
         let admin_url = engine::admin_url(t.kind, &t.endpoint, &t.credentials);
         let request = migrate::apply::Request {
@@ -1496,13 +1506,25 @@ pub async fn seed_environment<R: Runtime>(
     // these databases' sources.
     let sources = MaskedSources::new(targets.iter().map(|t| (t.db.clone(), t.file.clone())));
     let sources = &sources;
+    let admins: Vec<Target> =
+        targets.iter().map(|t| Target::admin(t.kind, &t.endpoint, &t.credentials)).collect();
     let locked = async {
-        let lock = acquire_lock(rt, env, lock_image, &run, events).await?;
-        let work = targets.iter().map(|t| async move {
-            let target = Target::admin(t.kind, &t.endpoint, &t.credentials);
+        // Each database is read (never written) while the lock is being taken; what was read
+        // counts once the lock is held only if the database shows no write since.
+        let reading = targets
+            .iter()
+            .zip(&admins)
+            .map(|(t, target)| seeding::Ahead::read(target, &t.file, options.reseed));
+        let (lock, ahead) = tokio::join!(
+            acquire_lock(rt, env, lock_image, &run, events),
+            futures_util::future::join_all(reading)
+        );
+        let lock = lock?;
+        let work = targets.iter().zip(&admins).zip(ahead).map(|((t, target), ahead)| async move {
+            let ahead = if lock.taken_over { ahead.map(seeding::Ahead::forget) } else { ahead };
             let request = seeding::Request {
                 db: t.db.clone(),
-                target: &target,
+                target,
                 file: &t.file,
                 seed: t.seed,
                 scale: options.scale,
@@ -1510,7 +1532,7 @@ pub async fn seed_environment<R: Runtime>(
                 sources: Some(sources),
             };
             let outcome = tokio::select! {
-                outcome = seeding::seed(&request, events) => {
+                outcome = seeding::seed(&request, Some(ahead), events) => {
                     outcome.map_err(|e| ProvisionError::Data(Box::new(e)))?
                 }
                 () = cancel.cancelled() => return Err(ProvisionError::Interrupted),
@@ -1518,7 +1540,7 @@ pub async fn seed_environment<R: Runtime>(
             Ok::<_, ProvisionError>((t.db.clone(), outcome))
         });
         let results = futures_util::future::join_all(work).await;
-        release_and_collect(rt, &lock, results, events).await
+        release_and_collect(rt, &lock.id, results, events).await
     };
     // With --reseed every source is copied: the sources open (read-only) and their subsets are
     // planned while the lock is taken and the targets are read. A failure there is each copy's

@@ -275,11 +275,75 @@ async fn postgres_inference_generators_determinism_and_reseed() {
     assert_eq!(run(status).await.status.code(), Some(0));
 
     foreign_keys_come_back_validated_either_way(&urls["A_MAIN_ADMIN_URL"], &a).await;
+    reads_ahead_count_only_while_nothing_was_written(
+        &urls["B_MAIN_ADMIN_URL"],
+        &b,
+        &dir.path().join("seed.yaml"),
+    )
+    .await;
 
     let mut down = dbtwin();
     down.args(["down", "--env", &env]);
     assert_success(&run(down).await);
     assert!(leftovers(&rt, &env).await.is_empty());
+}
+
+/// `seed` reads a database (its seeding record, its catalog) while the environment's lock is
+/// being taken; under the lock those reads count only if no write ended since and none was under
+/// way. Here database b was seeded (by the reseed above).
+async fn reads_ahead_count_only_while_nothing_was_written(
+    admin_url: &str,
+    b: &tokio_postgres::Client,
+    seed_file: &std::path::Path,
+) {
+    use dbtwin::data::load::{self, Ahead, Request};
+    use dbtwin::data::seedfile::SeedFile;
+    use dbtwin::engine::Target;
+    use dbtwin::event::{DbRef, Events};
+    let mut target = Target::from_url(admin_url).unwrap();
+    target.read_only = false;
+    let file = SeedFile::load(seed_file).unwrap();
+    let admin = pg(admin_url).await;
+
+    // Nothing written: the reads hold (asked twice: asking changes nothing).
+    let mut ahead = Ahead::read(&target, &file, true).await.unwrap();
+    assert!(ahead.holds().await.unwrap());
+    assert!(ahead.holds().await.unwrap());
+
+    // A write that ends after the reads: they no longer hold.
+    admin.batch_execute("CREATE TABLE read_ahead_probe (id int)").await.unwrap();
+    assert!(!ahead.holds().await.unwrap(), "a table was made after the catalog was read");
+
+    // A write under way while reading: nothing read counts, even before that write ends (its
+    // transaction id is newer than the snapshot's xmax, so the snapshot alone would not show it).
+    admin.batch_execute("BEGIN; INSERT INTO read_ahead_probe VALUES (1)").await.unwrap();
+    let mut during = Ahead::read(&target, &file, true).await.unwrap();
+    assert!(!during.holds().await.unwrap(), "a write was under way");
+    admin.batch_execute("ROLLBACK").await.unwrap();
+    admin.batch_execute("DROP TABLE read_ahead_probe").await.unwrap();
+
+    // Read ahead, b is seeded and `seed` without --reseed would leave it alone; then its record
+    // goes. The seed re-reads under the lock and seeds it, rather than trust the stale record.
+    let stale = Ahead::read(&target, &file, false).await.unwrap();
+    admin.batch_execute("DELETE FROM dbtwin_state WHERE name = 'seeded'").await.unwrap();
+    let request = Request {
+        db: DbRef::new("b", "main"),
+        target: &target,
+        file: &file,
+        seed: 7,
+        scale: 1.0,
+        reseed: false,
+        sources: None,
+    };
+    let outcome = load::seed(&request, Some(Ok(stale)), &Events::none()).await.unwrap();
+    assert_eq!(outcome.skipped, None, "the record read ahead was gone by then");
+    assert_eq!(scalar(b, "SELECT count(*) FROM people").await, 300);
+
+    // And with nothing written in between, the reads ahead are what the seed goes by: seeded
+    // now, it is left alone.
+    let fresh = Ahead::read(&target, &file, false).await.unwrap();
+    let outcome = load::seed(&request, Some(Ok(fresh)), &Events::none()).await.unwrap();
+    assert!(outcome.skipped.is_some(), "{outcome:?}");
 }
 
 /// A foreign key whose columns lead an index (memberships.person_id, first in the primary key)

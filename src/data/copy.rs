@@ -102,12 +102,18 @@ impl MaskedSources {
 
     /// Opens every source and plans the subsets now, for a command that knows it will copy
     /// them: the work overlaps with what comes before the first copy (the environment's lock,
-    /// containers starting, the targets read). Only reads the sources.
+    /// containers starting, the targets read), and so do the sessions of each source's parallel
+    /// reads. Only reads the sources.
     pub async fn open(&self) -> Result<(), DataError> {
         if self.files.is_empty() {
             return Ok(());
         }
-        self.opened().await.map(|_| ())
+        let inputs = self.opened().await?;
+        let readers = inputs.values().filter(|i| i.source.parallel()).map(|input| {
+            input.source.open_readers(super::load::streams().min(input.source.tables().len()))
+        });
+        futures_util::future::join_all(readers).await;
+        Ok(())
     }
 
     async fn opened(&self) -> Result<&Inputs, DataError> {
@@ -609,30 +615,40 @@ pub async fn check(
 
 /// Copies the source's rows into the target's tables, masked. The target's tables the copy
 /// writes are emptied first.
+/// `catalog` is the target's and `loaders` sessions to it, when read and opened ahead.
 pub async fn copy(
     session: &mut Session,
     request: &Request<'_>,
     input: &MaskedInput,
+    catalog: Option<Catalog>,
+    mut loaders: Vec<Session>,
     events: &Events,
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     // With a source read in parallel, the sessions of the parallel streams (the target's and
-    // the source's) connect while the plan is checked and the target is readied.
+    // the source's) connect while the plan is checked and the target is readied, unless they
+    // were opened ahead.
     let streams = if input.source.parallel() {
         super::load::streams().min(input.source.tables().len())
     } else {
         0
     };
+    let spare = loaders.split_off(streams.min(loaders.len()));
     let opening = async {
-        let loaders = (0..streams).map(|_| Session::connect(request.target));
-        let (loaders, ()) = tokio::join!(
-            futures_util::future::join_all(loaders),
-            input.source.open_readers(streams)
+        let more = (loaders.len()..streams).map(|_| Session::connect(request.target));
+        let (more, (), ()) = tokio::join!(
+            futures_util::future::join_all(more),
+            input.source.open_readers(streams),
+            super::load::close_all(spare),
         );
-        loaders.into_iter().flatten().collect::<Vec<Session>>()
+        loaders.extend(more.into_iter().flatten());
+        loaders
     };
     let checking = async {
-        let catalog = session.catalog().await.map_err(wrap)?;
+        let catalog = match catalog {
+            Some(catalog) => catalog,
+            None => session.catalog().await.map_err(wrap)?,
+        };
         check(&request.db, request.file, request.target.kind, &catalog, input).await
     };
     let (loaders, checked) = tokio::join!(opening, checking);

@@ -29,6 +29,7 @@ use crate::engine::session::{Restore, Session};
 use crate::engine::target::Target;
 use crate::event::{DbRef, Event, Events};
 use crate::profile::{EngineKind, ProfileErrors};
+use crate::schema::Catalog;
 
 pub use crate::engine::bulk::CHUNK_BYTES;
 /// Chunks waiting per table: the memory bound is about `CHUNK_BYTES × CHUNKS_IN_FLIGHT × streams`.
@@ -155,20 +156,106 @@ impl DataError {
     }
 }
 
-/// Seeds one database.
-pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, DataError> {
+/// What [`seed`] reads of a database before it writes anything, read while the environment's
+/// lock is being taken (`dbtwin seed`): the session, the seeding record, the catalog and, for a
+/// masked copy, the load streams' sessions. Nothing is written. Once the lock is held the reads
+/// count only if the database's [change mark](Session::change_mark) is still the one taken
+/// before them (no write ended since, none was under way); else they are made again.
+pub struct Ahead {
+    session: Session,
+    mark: Option<String>,
+    previous: Option<Seeded>,
+    catalog: Option<Catalog>,
+    loaders: Vec<Session>,
+}
+
+/// What was read ahead and still holds.
+#[derive(Default)]
+pub(super) struct Known {
+    /// The seeding record, when read ahead (`Some(None)`: there is none).
+    previous: Option<Option<Seeded>>,
+    pub catalog: Option<Catalog>,
+    /// Sessions for the load streams.
+    pub loaders: Vec<Session>,
+}
+
+impl Ahead {
+    /// Connects and reads, without writing. Reads only on an engine with a change mark; the
+    /// catalog and the streams' sessions only when the database will be seeded.
+    pub async fn read(
+        target: &Target,
+        file: &SeedFile,
+        reseed: bool,
+    ) -> Result<Ahead, EngineError> {
+        let mut session = Session::connect(target).await?;
+        let mark = session.change_mark().await?;
+        let mut ahead = Ahead { session, mark, previous: None, catalog: None, loaders: Vec::new() };
+        if ahead.mark.is_none() {
+            return Ok(ahead);
+        }
+        ahead.previous = read_previous(&mut ahead.session).await?;
+        if reseed || !ahead.previous.as_ref().is_some_and(|p| p.complete) {
+            let streams = if file.masked.source.is_some() { streams() } else { 0 };
+            let loaders = (0..streams).map(|_| Session::connect(target));
+            let (catalog, loaders) =
+                tokio::join!(ahead.session.catalog(), futures_util::future::join_all(loaders));
+            ahead.catalog = Some(catalog?);
+            ahead.loaders = loaders.into_iter().flatten().collect();
+        }
+        Ok(ahead)
+    }
+
+    /// Drops what was read and keeps the sessions: for a lock taken over from a run that died,
+    /// whose last statements the server may still be ending.
+    pub fn forget(self) -> Ahead {
+        Ahead { mark: None, previous: None, catalog: None, ..self }
+    }
+
+    /// Whether what was read still holds: it was read (the engine has a mark and no write was
+    /// under way) and the database's mark is still the one taken before the reads.
+    pub async fn holds(&mut self) -> Result<bool, EngineError> {
+        Ok(match &self.mark {
+            Some(mark) => self.session.change_mark().await?.as_ref() == Some(mark),
+            None => false,
+        })
+    }
+
+    /// Under the lock: the session, and the reads if they still hold.
+    async fn confirm(mut self) -> Result<(Session, Known), EngineError> {
+        let known = if self.holds().await? {
+            Known { previous: Some(self.previous), catalog: self.catalog, loaders: self.loaders }
+        } else {
+            Known { loaders: self.loaders, ..Known::default() }
+        };
+        Ok((self.session, known))
+    }
+}
+
+async fn read_previous(session: &mut Session) -> Result<Option<Seeded>, EngineError> {
+    Ok(session.state(SEEDED_KEY).await?.and_then(|json| serde_json::from_str(&json).ok()))
+}
+
+/// Seeds one database; `ahead` is what was read of it before the environment's lock was held.
+pub async fn seed(
+    request: &Request<'_>,
+    ahead: Option<Result<Ahead, EngineError>>,
+    events: &Events,
+) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     let started = Instant::now();
-    let mut session = Session::connect(request.target).await.map_err(wrap)?;
-    let previous: Option<Seeded> = session
-        .state(SEEDED_KEY)
-        .await
-        .map_err(wrap)?
-        .and_then(|json| serde_json::from_str(&json).ok());
+    let (mut session, mut known) = match ahead {
+        Some(ahead) => ahead.map_err(wrap)?.confirm().await.map_err(wrap)?,
+        None => (Session::connect(request.target).await.map_err(wrap)?, Known::default()),
+    };
+    let previous = match known.previous.take() {
+        Some(previous) => previous,
+        None => read_previous(&mut session).await.map_err(wrap)?,
+    };
     if let Some(previous) = previous.as_ref().filter(|p| p.complete)
         && !request.reseed
     {
         session.close().await;
+        close_all(known.loaders).await;
         let mut reason = format!("seeded before (at {}, seed {})", previous.at, previous.seed);
         // Say when the data no longer follows what the files say: the user may want a reseed.
         if previous.checksum != request.file.checksum {
@@ -196,15 +283,21 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
         (Some(_), Some(sources)) => sources.input(&request.db).await?,
         (Some(_), None) => None,
     };
+    let Known { catalog, loaders, .. } = known;
     let result = match masked {
-        Some(input) => seed_masked(&mut session, request, &input, events).await,
-        None if request.file.masked.source.is_some() => Err(wrap(EngineError::new(
-            "the seed file copies a source, and this command opened none",
-        ))),
-        None if session.kind() == EngineKind::Redis => {
-            seed_redis(&mut session, request, events).await
+        Some(input) => seed_masked(&mut session, request, &input, catalog, loaders, events).await,
+        None => {
+            close_all(loaders).await;
+            if request.file.masked.source.is_some() {
+                Err(wrap(EngineError::new(
+                    "the seed file copies a source, and this command opened none",
+                )))
+            } else if session.kind() == EngineKind::Redis {
+                seed_redis(&mut session, request, events).await
+            } else {
+                seed_tables(&mut session, request, previous.as_ref(), catalog, events).await
+            }
         }
-        None => seed_tables(&mut session, request, previous.as_ref(), events).await,
     };
     let outcome = match result {
         Ok(mut outcome) => {
@@ -239,11 +332,19 @@ pub async fn seed(request: &Request<'_>, events: &Events) -> Result<Outcome, Dat
     outcome
 }
 
+/// Closes sessions that were opened ahead and not used.
+pub(super) async fn close_all(sessions: Vec<Session>) {
+    futures_util::future::join_all(sessions.into_iter().map(Session::close)).await;
+}
+
 /// A masked copy, then the tables the seed file generates (which may reference copied rows).
+/// `catalog` and `loaders` are the target's, when read and opened ahead.
 async fn seed_masked(
     session: &mut Session,
     request: &Request<'_>,
     input: &MaskedInput,
+    catalog: Option<Catalog>,
+    loaders: Vec<Session>,
     events: &Events,
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
@@ -258,9 +359,10 @@ async fn seed_masked(
     let json = serde_json::to_string(&pending).unwrap_or_default();
     session.set_state(SEEDED_KEY, &json).await.map_err(wrap)?;
     let mut outcome = if session.kind() == EngineKind::Redis {
+        close_all(loaders).await;
         super::copy_redis::copy(session, request, input, events).await?
     } else {
-        super::copy::copy(session, request, input, events).await?
+        super::copy::copy(session, request, input, catalog, loaders, events).await?
     };
     if !request.file.tables.is_empty() {
         // The copied tables are reference data for the generated ones.
@@ -268,21 +370,26 @@ async fn seed_masked(
             kept: outcome.tables.iter().map(|(t, _)| t.clone()).collect(),
             ..Seeded::default()
         };
-        let generated = seed_tables(session, request, Some(&copied), events).await?;
+        let generated = seed_tables(session, request, Some(&copied), None, events).await?;
         outcome.rows += generated.rows;
         outcome.tables.extend(generated.tables);
     }
     Ok(outcome)
 }
 
+/// Generated rows for the seed file's tables; `catalog` is the target's, when read ahead.
 async fn seed_tables(
     session: &mut Session,
     request: &Request<'_>,
     previous: Option<&Seeded>,
+    catalog: Option<Catalog>,
     events: &Events,
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
-    let catalog = session.catalog().await.map_err(wrap)?;
+    let catalog = match catalog {
+        Some(catalog) => catalog,
+        None => session.catalog().await.map_err(wrap)?,
+    };
     let names: Vec<String> = catalog.tables.keys().cloned().collect();
     // Tables holding rows now are reference data, unless dbtwin filled them (a reseed keeps
     // what the first seeding kept).

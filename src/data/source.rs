@@ -34,6 +34,8 @@ enum Inner {
         catalog: Catalog,
         /// Sessions already in the snapshot, opened ahead of the reads that take them.
         readers: std::sync::Mutex<Vec<Session>>,
+        /// Held while readers open, so two callers do not both open the missing ones.
+        opening: tokio::sync::Mutex<()>,
     },
     Csv {
         dir: PathBuf,
@@ -57,8 +59,10 @@ impl SourceDb {
                     _ => main.catalog().await?,
                 };
                 let snapshot = main.begin_snapshot().await?;
-                let (main, readers) = (Mutex::new(main), Default::default());
-                Ok(SourceDb { inner: Inner::Database { target, main, snapshot, catalog, readers } })
+                let (main, readers, opening) =
+                    (Mutex::new(main), Default::default(), Default::default());
+                let inner = Inner::Database { target, main, snapshot, catalog, readers, opening };
+                Ok(SourceDb { inner })
             }
             Source::Csv(dir) => {
                 let tables = csvsource::discover(dir)
@@ -159,14 +163,18 @@ impl SourceDb {
         }
     }
 
-    /// Opens up to `n` sessions in the snapshot for the parallel reads ([`stream`](Self::stream))
-    /// to take, while the copy gets ready: their connections are then off the copy's path. One
-    /// that fails is left out; the read that would have taken it connects, and reports.
+    /// Opens sessions in the snapshot for the parallel reads ([`stream`](Self::stream)) to take,
+    /// up to `n` waiting, while the copy gets ready: their connections are then off the copy's
+    /// path. One that fails is left out; the read that would have taken it connects, and
+    /// reports.
     pub async fn open_readers(&self, n: usize) {
-        let Inner::Database { target, snapshot: Some(id), readers, .. } = &self.inner else {
+        let Inner::Database { target, snapshot: Some(id), readers, opening, .. } = &self.inner
+        else {
             return;
         };
-        let opened = futures_util::future::join_all((0..n).map(|_| reader(target, id))).await;
+        let _opening = opening.lock().await;
+        let waiting = readers.lock().map_or(n, |r| r.len());
+        let opened = futures_util::future::join_all((waiting..n).map(|_| reader(target, id))).await;
         if let Ok(mut readers) = readers.lock() {
             readers.extend(opened.into_iter().flatten());
         }

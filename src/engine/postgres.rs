@@ -599,6 +599,27 @@ impl Session {
             .map_err(|e| query_error("failed to delete failed migrations", e))
     }
 
+    /// The server's snapshot (`xmin:xmax:` as text), when no transaction that writes is under
+    /// way; else `None`. Its `xmax` moves past every transaction that writes and ends (commit or
+    /// rollback), so the same mark later proves no write ended in between. Under way: any other
+    /// session holding a transaction id (the snapshot's own list leaves out those newer than
+    /// its `xmax`). `txid_current_snapshot` is in every release (deprecated, not removed, since
+    /// 13's `pg_current_snapshot`).
+    pub(super) async fn change_mark(&mut self) -> Result<Option<String>, EngineError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT txid_current_snapshot()::text,
+                        EXISTS (SELECT 1 FROM pg_stat_activity
+                                 WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())",
+                &[],
+            )
+            .await
+            .map_err(|e| query_error("failed to read the server's snapshot", e))?;
+        let (mark, writing): (String, bool) = (row.get(0), row.get(1));
+        Ok((!writing && mark.ends_with(':')).then_some(mark))
+    }
+
     pub(super) async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
         if !self.exists(&self.state).await? {
             return Ok(None);

@@ -312,6 +312,20 @@ impl Session {
         .await
     }
 
+    /// A mark of the database's committed state that changes whenever a transaction that
+    /// writes ends, when the engine has one and no such transaction is under way: reads made
+    /// after it still hold while a later mark equals it. PostgreSQL only; `None` elsewhere.
+    pub async fn change_mark(&mut self) -> Result<Option<String>, EngineError> {
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading the server's snapshot", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.change_mark().await,
+                Inner::Mysql(_) | Inner::Redis(_) => Ok(None),
+            }
+        })
+        .await
+    }
+
     pub async fn state(&mut self, key: &str) -> Result<Option<String>, EngineError> {
         let (timeout, display) = (self.timeout, self.target_display.clone());
         within(timeout, "reading dbtwin_state", &display, async {

@@ -65,7 +65,7 @@ impl DockerRuntime {
             None => Docker::connect_with_local_defaults(),
         }
         .map_err(unreachable)?;
-        docker.ping().await.map_err(unreachable)?;
+        // Asking the version is the first request: it also shows the engine answers.
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
 
         let remote = docker_host.as_deref().and_then(remote_host);

@@ -100,49 +100,44 @@ impl Session {
             self.put_back(&restore).await?;
         }
         let oids = "SELECT array_agg(to_regclass(n)) FROM unnest($1::text[]) AS n";
-        let constraints = self
-            .client
-            .query(
-                &format!(
-                    "WITH t AS (SELECT unnest(({oids})) AS oid)
-                     SELECT c.conrelid::regclass::text, c.conname::text, c.contype::text,
-                            pg_get_constraintdef(c.oid),
-                            c.contype = 'f' AND EXISTS (
-                              SELECT 1 FROM pg_index i
-                                JOIN pg_class ic ON ic.oid = i.indexrelid
-                                JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
-                               WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
-                                 AND i.indnkeyatts >= cardinality(c.conkey)
-                                 AND (SELECT array_agg(k) FROM unnest(i.indkey::int2[])
-                                        WITH ORDINALITY AS u(k, n)
-                                       WHERE n <= cardinality(c.conkey)) @> c.conkey)
-                       FROM pg_constraint c
-                      WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid IN (SELECT oid FROM t))
-                         OR (c.contype = 'f' AND (c.conrelid IN (SELECT oid FROM t)
-                                                  OR c.confrelid IN (SELECT oid FROM t)))
-                      ORDER BY c.conrelid::regclass::text, c.conname"
-                ),
-                &[&names],
-            )
-            .await
-            .map_err(|e| query_error("failed to read the tables' keys", e))?;
-        let indexes = self
-            .client
-            .query(
-                &format!(
-                    "WITH t AS (SELECT unnest(({oids})) AS oid)
-                     SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text,
-                            pg_get_indexdef(i.indexrelid)
-                       FROM pg_index i
-                      WHERE i.indrelid IN (SELECT oid FROM t)
-                        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
-                                          AND c.contype IN ('p', 'u', 'x'))
-                      ORDER BY 1, 2"
-                ),
-                &[&names],
-            )
-            .await
-            .map_err(|e| query_error("failed to read the tables' indexes", e))?;
+        let keys_sql = format!(
+            "WITH t AS (SELECT unnest(({oids})) AS oid)
+             SELECT c.conrelid::regclass::text, c.conname::text, c.contype::text,
+                    pg_get_constraintdef(c.oid),
+                    c.contype = 'f' AND EXISTS (
+                      SELECT 1 FROM pg_index i
+                        JOIN pg_class ic ON ic.oid = i.indexrelid
+                        JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+                       WHERE i.indrelid = c.conrelid AND i.indpred IS NULL
+                         AND i.indnkeyatts >= cardinality(c.conkey)
+                         AND (SELECT array_agg(k) FROM unnest(i.indkey::int2[])
+                                WITH ORDINALITY AS u(k, n)
+                               WHERE n <= cardinality(c.conkey)) @> c.conkey)
+               FROM pg_constraint c
+              WHERE (c.contype IN ('p', 'u', 'x') AND c.conrelid IN (SELECT oid FROM t))
+                 OR (c.contype = 'f' AND (c.conrelid IN (SELECT oid FROM t)
+                                          OR c.confrelid IN (SELECT oid FROM t)))
+              ORDER BY c.conrelid::regclass::text, c.conname"
+        );
+        let indexes_sql = format!(
+            "WITH t AS (SELECT unnest(({oids})) AS oid)
+             SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text,
+                    pg_get_indexdef(i.indexrelid)
+               FROM pg_index i
+              WHERE i.indrelid IN (SELECT oid FROM t)
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
+                                  AND c.contype IN ('p', 'u', 'x'))
+              ORDER BY 1, 2"
+        );
+        // Both asked at once (one round trip).
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&names];
+        let (constraints, indexes) = tokio::join!(
+            self.client.query(&keys_sql, &params),
+            self.client.query(&indexes_sql, &params)
+        );
+        let constraints =
+            constraints.map_err(|e| query_error("failed to read the tables' keys", e))?;
+        let indexes = indexes.map_err(|e| query_error("failed to read the tables' indexes", e))?;
 
         let mut restore = Restore::default();
         let mut drop_fks = Vec::new();

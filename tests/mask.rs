@@ -508,6 +508,7 @@ async fn postgres_masked_subset_copy() {
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("users.email is unique"), "{}", stderr(&out));
 
+    let shape = schema_shape(&twin).await;
     // A planted leak: a kept column holding another user's original email, in another case.
     // Its cells have few distinct words: the check asks the source which are originals.
     prod.batch_execute("UPDATE users SET misc = 'free text' ; UPDATE users SET misc = 'ping PERSON7@Corp2.example.com today' WHERE id = 3").await.unwrap();
@@ -520,6 +521,19 @@ async fn postgres_masked_subset_copy() {
     assert!(stderr(&out).contains("users.misc: 1 cells holding"), "{}", stderr(&out));
     let report = stderr(&out).to_lowercase();
     assert!(!report.contains("person7@corp2"), "the leak report never shows the value");
+    // The copy stopped with the twin's keys off: before the error, its tables were emptied and
+    // every key, index and foreign key put back, validated; nothing is left pending, and the
+    // seeding record says incomplete (the next seed copies again).
+    assert_eq!(schema_shape(&twin).await, shape, "the schema is whole again");
+    assert_eq!(
+        scalar(&twin, "SELECT count(*) FROM dbtwin_state WHERE name LIKE 'seed_restore%'").await,
+        0
+    );
+    assert_eq!(scalar(&twin, "SELECT count(*) FROM users").await, 0);
+    assert_eq!(
+        scalar(&twin, "SELECT count(*) FROM dbtwin_state WHERE name = 'seeded' AND value::json->>'complete' = 'false'").await,
+        1
+    );
 
     // The same leak among more distinct words than the check asks the source about: the
     // originals are read into the filter instead, and the leak is found all the same.
@@ -544,6 +558,23 @@ async fn postgres_masked_subset_copy() {
         assert_success(&run(down).await);
         assert!(leftovers(&rt, env).await.is_empty());
     }
+}
+
+/// The public schema's constraints and indexes, each with whether it is valid, by name.
+async fn schema_shape(client: &tokio_postgres::Client) -> Vec<String> {
+    rows(
+        client,
+        "SELECT conrelid::regclass::text || '.' || conname || ' ' || contype::text || ' ' || convalidated
+           FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+          UNION ALL
+         SELECT indrelid::regclass::text || '.' || indexrelid::regclass::text || ' index ' || indisvalid
+           FROM pg_index WHERE indrelid::regclass::text NOT LIKE 'pg_%'
+            AND indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+          ORDER BY 1",
+    )
+    .await
+    .into_keys()
+    .collect()
 }
 
 const ACCOUNTS_SCHEMA: &str = r#"
@@ -596,6 +627,24 @@ fn two_engines(twin: bool) -> String {
             ""
         },
     )
+}
+
+/// The database's indexes, foreign keys and triggers, by name.
+async fn maria_shape(conn: &mut mysql_async::Conn) -> Vec<String> {
+    use mysql_async::prelude::Queryable;
+    conn.query(
+        "SELECT concat(TABLE_NAME, '.', INDEX_NAME, ' index ', SEQ_IN_INDEX, ' ', COLUMN_NAME)
+           FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()
+         UNION ALL
+         SELECT concat(TABLE_NAME, '.', CONSTRAINT_NAME, ' references ', REFERENCED_TABLE_NAME)
+           FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()
+         UNION ALL
+         SELECT concat(EVENT_OBJECT_TABLE, '.', TRIGGER_NAME, ' trigger')
+           FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()
+         ORDER BY 1",
+    )
+    .await
+    .unwrap()
 }
 
 async fn maria(url: &str) -> mysql_async::Conn {
@@ -752,6 +801,32 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         .await
         .unwrap();
     assert_eq!(shop_before, shop_after, "production was never written");
+
+    // A copy into MariaDB that stops half-way (production's order notes now quote a customer's
+    // original email): the shop's tables are emptied and their indexes, foreign keys and
+    // triggers put back before the error, with no restore left pending.
+    let shape = maria_shape(&mut shop_twin).await;
+    shop.query_drop("UPDATE orders SET note = concat('write to u7@shop.example ', id)")
+        .await
+        .unwrap();
+    let mut reseed = dbtwin();
+    reseed
+        .args(["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"])
+        .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+        .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+        .env("DBTWIN_MASK_KEY", "shared-key");
+    let out = run(reseed).await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("orders.note"), "{}", stderr(&out));
+    assert_eq!(maria_shape(&mut shop_twin).await, shape, "the schema is whole again");
+    let left: Vec<(i64, i64)> = shop_twin
+        .query(
+            "SELECT (SELECT count(*) FROM orders), \
+                    (SELECT count(*) FROM dbtwin_state WHERE name LIKE 'seed_restore%')",
+        )
+        .await
+        .unwrap();
+    assert_eq!(left, [(0, 0)], "emptied, nothing pending");
     shop.disconnect().await.unwrap();
     shop_twin.disconnect().await.unwrap();
 

@@ -729,31 +729,42 @@ async fn copy_checked(
     // The target gets ready (its keys taken off, its tables emptied) while the originals are
     // read, when they are; with a parallel source the rows flow meanwhile too: the cells the
     // leak check looks at wait for them, never the load (only its commit does).
-    let (restore, results) = if input.source.parallel() {
-        let (read, loaded) = tokio::join!(reading, async {
-            let loaded = async {
-                let restore = session.prepare_load(&emptied, true, &names).await.map_err(wrap)?;
-                let results =
-                    load_tables(request, input, &tables, &restore, &leak, loaders, events).await?;
-                Ok::<_, DataError>((restore, results))
-            }
-            .await;
-            finished.notify_one();
-            loaded
-        });
-        read?;
-        loaded?
-    } else {
-        let (read, restore) = tokio::join!(reading, session.prepare_load(&emptied, true, &names));
-        read?;
-        let restore = restore.map_err(wrap)?;
-        let results =
-            load_tables(request, input, &tables, &restore, &leak, loaders, events).await?;
-        (restore, results)
+    // From here the keys may be off: a failure empties the tables and puts them back.
+    let loaded = async {
+        let (restore, results) = if input.source.parallel() {
+            let (read, loaded) = tokio::join!(reading, async {
+                let loaded = async {
+                    let restore =
+                        session.prepare_load(&emptied, true, &names).await.map_err(wrap)?;
+                    let results =
+                        load_tables(request, input, &tables, &restore, &leak, loaders, events)
+                            .await?;
+                    Ok::<_, DataError>((restore, results))
+                }
+                .await;
+                finished.notify_one();
+                loaded
+            });
+            read?;
+            loaded?
+        } else {
+            let (read, restore) =
+                tokio::join!(reading, session.prepare_load(&emptied, true, &names));
+            read?;
+            let restore = restore.map_err(wrap)?;
+            let results =
+                load_tables(request, input, &tables, &restore, &leak, loaders, events).await?;
+            (restore, results)
+        };
+        let (_, other_keys) = super::load::split_keys(&restore, &names);
+        super::load::restore_rest(session, request, &restore, other_keys, events).await?;
+        Ok::<_, DataError>(results)
+    }
+    .await;
+    let mut counts = match loaded {
+        Ok(results) => results,
+        Err(e) => return Err(super::load::abandon(session, request, &emptied, e, events).await),
     };
-    let (_, other_keys) = super::load::split_keys(&restore, &names);
-    super::load::restore_rest(session, request, &restore, other_keys, events).await?;
-    let mut counts: Vec<(String, u64)> = results;
     counts.sort_by_key(|(name, _)| names.iter().position(|n| n == name));
     let rows = counts.iter().map(|(_, n)| n).sum();
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept: Vec::new(), skipped: None })

@@ -445,10 +445,36 @@ async fn seed_tables(
     let Plan { tables, kept, .. } = plan;
     let tables = Arc::new(tables);
     let (own_keys, other_keys) = split_keys(&restore, &loaded);
-    let counts = load_all(request, &tables, &own_keys, dialect, events).await?;
-    restore_rest(session, request, &restore, other_keys, events).await?;
+    let counts = match load_all(request, &tables, &own_keys, dialect, events).await {
+        Ok(counts) => counts,
+        Err(e) => return Err(abandon(session, request, &emptied, e, events).await),
+    };
+    if let Err(e) = restore_rest(session, request, &restore, other_keys, events).await {
+        return Err(abandon(session, request, &emptied, e, events).await);
+    }
     let rows = counts.iter().map(|(_, n)| n).sum();
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept, skipped: None })
+}
+
+/// A load of `tables` that failed after its keys were taken off: the tables are emptied and the
+/// keys put back now (failing that, a warning: the next load puts them back). The seeding
+/// record still says incomplete. Returns the load's error.
+pub(super) async fn abandon(
+    session: &mut Session,
+    request: &Request<'_>,
+    tables: &[String],
+    error: DataError,
+    events: &Events,
+) -> DataError {
+    if let Err(e) = session.recover_load(tables).await {
+        events.emit(Event::Warning {
+            db: Some(request.db.clone()),
+            message: format!(
+                "the keys taken off for the load are not back ({e}); the next seed puts them back"
+            ),
+        });
+    }
+    error
 }
 
 /// Loads every table, [`streams`] at a time, each on its own connection.

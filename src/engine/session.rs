@@ -446,6 +446,22 @@ impl Session {
         }
     }
 
+    /// After a load of `tables` that failed half-way (its keys, indexes, foreign keys and
+    /// triggers taken off): the tables are emptied and all of that is put back, so the database
+    /// keeps its whole schema rather than wait for the next load to mend it.
+    pub async fn recover_load(&mut self, tables: &[String]) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.recover_load(tables).await,
+            Inner::Mysql(s) => {
+                // Emptied first: its foreign keys come back unchecked (see `restore_one`).
+                s.prepare_load(tables, true).await?;
+                s.restore_pending_triggers().await?;
+                s.put_back_pending().await
+            }
+            Inner::Redis(_) => Ok(()),
+        }
+    }
+
     /// After loading and putting everything back: the restore records cleared.
     pub async fn finish_load(&mut self) -> Result<(), EngineError> {
         match &mut self.inner {

@@ -117,7 +117,7 @@ impl Session {
 
     /// What an interrupted load took away and never put back: added again now (what exists
     /// already is left as it is).
-    async fn put_back_pending(&mut self) -> Result<(), EngineError> {
+    pub(in crate::engine) async fn put_back_pending(&mut self) -> Result<(), EngineError> {
         let Some(json) = self.state(RESTORE_KEY).await? else { return Ok(()) };
         let restore: Restore = serde_json::from_str(&json).unwrap_or_default();
         let statements: Vec<String> =

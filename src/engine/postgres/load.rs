@@ -86,19 +86,8 @@ impl Session {
         loading: &[String],
     ) -> Result<Restore, EngineError> {
         let names: Vec<String> = tables.iter().map(|t| qualified(t)).collect();
-        // A restore left by an interrupted load comes first: its keys are still missing. The
-        // tables about to be emptied are emptied before, so rows that broke a key (the reason
-        // the load may have failed) cannot stop the keys from coming back.
-        if let Some(pending) = self.state(RESTORE_KEY).await? {
-            if empty && !names.is_empty() {
-                self.client
-                    .batch_execute(&format!("TRUNCATE {}", names.join(", ")))
-                    .await
-                    .map_err(|e| query_error("failed to empty the tables", e))?;
-            }
-            let restore: Restore = serde_json::from_str(&pending).unwrap_or_default();
-            self.put_back(&restore).await?;
-        }
+        // A restore left by an interrupted load comes first: its keys are still missing.
+        self.recover(&names, empty).await?;
         let oids = "SELECT array_agg(to_regclass(n)) FROM unnest($1::text[]) AS n";
         let keys_sql = format!(
             "WITH t AS (SELECT unnest(({oids})) AS oid)
@@ -297,6 +286,31 @@ impl Session {
             })?;
         }
         Ok(())
+    }
+
+    /// What a load that did not end took away comes back. The tables about to be emptied
+    /// (`empty`) are emptied before, so rows that broke a key (the reason the load may have
+    /// failed) cannot stop the keys from coming back.
+    async fn recover(&mut self, names: &[String], empty: bool) -> Result<(), EngineError> {
+        let Some(pending) = self.state(RESTORE_KEY).await? else { return Ok(()) };
+        if empty && !names.is_empty() {
+            self.client
+                .batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+                .await
+                .map_err(|e| query_error("failed to empty the tables", e))?;
+        }
+        let restore: Restore = serde_json::from_str(&pending).unwrap_or_default();
+        self.put_back(&restore).await
+    }
+
+    /// After a load of `tables` that failed: they are emptied and what the load took away
+    /// comes back.
+    pub(in crate::engine) async fn recover_load(
+        &mut self,
+        tables: &[String],
+    ) -> Result<(), EngineError> {
+        let names: Vec<String> = tables.iter().map(|t| qualified(t)).collect();
+        self.recover(&names, true).await
     }
 
     async fn put_back(&mut self, restore: &Restore) -> Result<(), EngineError> {

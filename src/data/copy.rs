@@ -614,8 +614,8 @@ pub async fn check(
 }
 
 /// Copies the source's rows into the target's tables, masked. The target's tables the copy
-/// writes are emptied first.
-/// `catalog` is the target's and `loaders` sessions to it, when read and opened ahead.
+/// writes are emptied first. `catalog` is the target's and `loaders` sessions to it, when read
+/// and opened ahead.
 pub async fn copy(
     session: &mut Session,
     request: &Request<'_>,
@@ -728,8 +728,8 @@ async fn copy_checked(
     let tables: Vec<Arc<TablePlan>> = checked.tables.into_iter().map(Arc::new).collect();
     // The target gets ready (its keys taken off, its tables emptied) while the originals are
     // read, when they are; with a parallel source the rows flow meanwhile too: the cells the
-    // leak check looks at wait for them, never the load (only its commit does).
-    // From here the keys may be off: a failure empties the tables and puts them back.
+    // leak check looks at wait for them, never the load (only its commit does). From here the
+    // keys may be off: a failure empties the tables and puts them back.
     let loaded = async {
         let (restore, results) = if input.source.parallel() {
             let (read, loaded) = tokio::join!(reading, async {

@@ -456,9 +456,9 @@ async fn seed_tables(
     Ok(Outcome { tables: counts, rows, elapsed_ms: 0, kept, skipped: None })
 }
 
-/// A load of `tables` that failed after its keys were taken off: the tables are emptied and the
-/// keys put back now (failing that, a warning: the next load puts them back). The seeding
-/// record still says incomplete. Returns the load's error.
+/// A load of `tables` that failed once it may have taken keys off: if it did, the tables are
+/// emptied and the keys put back now (failing that, a warning: the next load puts them back).
+/// The seeding record still says incomplete. Returns the load's error.
 pub(super) async fn abandon(
     session: &mut Session,
     request: &Request<'_>,

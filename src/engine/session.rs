@@ -448,16 +448,12 @@ impl Session {
 
     /// After a load of `tables` that failed half-way (its keys, indexes, foreign keys and
     /// triggers taken off): the tables are emptied and all of that is put back, so the database
-    /// keeps its whole schema rather than wait for the next load to mend it.
+    /// keeps its whole schema rather than wait for the next load to mend it. A load that took
+    /// nothing off yet (no restore record) is left as it is.
     pub async fn recover_load(&mut self, tables: &[String]) -> Result<(), EngineError> {
         match &mut self.inner {
             Inner::Postgres(s) => s.recover_load(tables).await,
-            Inner::Mysql(s) => {
-                // Emptied first: its foreign keys come back unchecked (see `restore_one`).
-                s.prepare_load(tables, true).await?;
-                s.restore_pending_triggers().await?;
-                s.put_back_pending().await
-            }
+            Inner::Mysql(s) => s.recover_load(tables).await,
             Inner::Redis(_) => Ok(()),
         }
     }

@@ -117,7 +117,22 @@ impl Session {
 
     /// What an interrupted load took away and never put back: added again now (what exists
     /// already is left as it is).
-    pub(in crate::engine) async fn put_back_pending(&mut self) -> Result<(), EngineError> {
+    /// After a load of `tables` that failed: when it took anything off (a restore or trigger
+    /// record is there), the tables are emptied (the foreign keys come back unchecked, see
+    /// [`Session::restore_one`]) and everything is put back. Otherwise nothing is touched.
+    pub(in crate::engine) async fn recover_load(
+        &mut self,
+        tables: &[String],
+    ) -> Result<(), EngineError> {
+        if self.state(RESTORE_KEY).await?.is_none() && !self.triggers_pending().await? {
+            return Ok(());
+        }
+        self.prepare_load(tables, true).await?;
+        self.restore_pending_triggers().await?;
+        self.put_back_pending().await
+    }
+
+    async fn put_back_pending(&mut self) -> Result<(), EngineError> {
         let Some(json) = self.state(RESTORE_KEY).await? else { return Ok(()) };
         let restore: Restore = serde_json::from_str(&json).unwrap_or_default();
         let statements: Vec<String> =

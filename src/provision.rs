@@ -1515,11 +1515,20 @@ pub async fn seed_environment<R: Runtime>(
             .iter()
             .zip(&admins)
             .map(|(t, target)| seeding::Ahead::read(target, &t.file, options.reseed));
-        let (lock, ahead) = tokio::join!(
-            acquire_lock(rt, env, lock_image, &run, events),
-            futures_util::future::join_all(reading)
-        );
+        // Ctrl-C stops the reads; the lock is taken all the same, then released.
+        let reading = async {
+            tokio::select! {
+                ahead = futures_util::future::join_all(reading) => Some(ahead),
+                () = cancel.cancelled() => None,
+            }
+        };
+        let (lock, ahead) = tokio::join!(acquire_lock(rt, env, lock_image, &run, events), reading);
         let lock = lock?;
+        let Some(ahead) = ahead else {
+            let interrupted =
+                vec![Err::<(DbRef, seeding::Outcome), _>(ProvisionError::Interrupted)];
+            return release_and_collect(rt, &lock.id, interrupted, events).await;
+        };
         let work = targets.iter().zip(&admins).zip(ahead).map(|((t, target), ahead)| async move {
             let ahead = if lock.taken_over { ahead.map(seeding::Ahead::forget) } else { ahead };
             let request = seeding::Request {
@@ -1738,6 +1747,58 @@ mod tests {
         let (result, ()) = tokio::join!(up(&rt, &profile, &opts, &events, &cancel), trigger);
         assert!(matches!(result, Err(ProvisionError::Interrupted)), "{result:?}");
         assert_eq!(rt.objects(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_while_seed_reads_ahead_stops_it_and_releases_the_lock() {
+        // A server that takes the connection and never answers: the read ahead waits on it.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                open.push(socket);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let file = SeedFile::parse(&dir.path().join("seed.yaml"), "tables: {}\n").unwrap();
+        let target = SeedTarget {
+            db: DbRef::new("a", "main"),
+            kind: EngineKind::Postgres,
+            endpoint: Endpoint { host: "127.0.0.1".into(), port },
+            credentials: Credentials {
+                admin_user: "postgres".into(),
+                admin_password: "pw".into(),
+                app_user: "app".into(),
+                app_password: "pw".into(),
+                database: "app".into(),
+            },
+            file: Arc::new(file),
+            seed: 1,
+        };
+        let rt = FakeRuntime::default();
+        let cancel = Cancel::default();
+        let trigger = {
+            let cancel = cancel.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                cancel.cancel();
+            }
+        };
+        let env = EnvName::parse("t").unwrap();
+        let options = SeedOptions { scale: 1.0, reseed: true };
+        let (targets, events) = ([target], Events::none());
+        let seeding = seed_environment(&rt, &env, "img", &targets, options, &events, &cancel);
+        // Not a speed check: left alone, the read ahead would end at the connect timeout (5 s,
+        // then the run stops as interrupted all the same); the cancel must end it long before.
+        let (result, ()) =
+            tokio::time::timeout(Duration::from_secs(3), async { tokio::join!(seeding, trigger) })
+                .await
+                .expect("the read ahead stopped at the cancel");
+        assert!(matches!(result, Err(ProvisionError::Interrupted)), "{result:?}");
+        assert_eq!(rt.objects(), Vec::<String>::new(), "the lock was released");
+        assert!(rt.calls().iter().any(|c| c.contains("lock")), "{:?}", rt.calls());
+        held.abort();
     }
 
     fn container(name: &str, env: &str, kind: &str, extra: &[(&str, String)]) -> ContainerInfo {

@@ -115,8 +115,6 @@ impl Session {
         Ok(restore)
     }
 
-    /// What an interrupted load took away and never put back: added again now (what exists
-    /// already is left as it is).
     /// After a load of `tables` that failed: when it took anything off (a restore or trigger
     /// record is there), the tables are emptied (the foreign keys come back unchecked, see
     /// [`Session::restore_one`]) and everything is put back. Otherwise nothing is touched.
@@ -132,6 +130,8 @@ impl Session {
         self.put_back_pending().await
     }
 
+    /// What an interrupted load took away and never put back: added again now (what exists
+    /// already is left as it is).
     async fn put_back_pending(&mut self) -> Result<(), EngineError> {
         let Some(json) = self.state(RESTORE_KEY).await? else { return Ok(()) };
         let restore: Restore = serde_json::from_str(&json).unwrap_or_default();

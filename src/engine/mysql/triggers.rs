@@ -64,13 +64,13 @@ impl Session {
 }
 
 impl Session {
-    /// Triggers an interrupted load took away and never put back: created again now (those that
-    /// exist already are left as they are).
     /// Whether a load took triggers off and did not put them back.
     pub(super) async fn triggers_pending(&mut self) -> Result<bool, EngineError> {
         Ok(self.state(TRIGGERS_KEY).await?.is_some())
     }
 
+    /// Triggers an interrupted load took away and never put back: created again now (those that
+    /// exist already are left as they are).
     pub(in crate::engine) async fn restore_pending_triggers(&mut self) -> Result<(), EngineError> {
         let Some(json) = self.state(TRIGGERS_KEY).await? else { return Ok(()) };
         let statements: Vec<String> = serde_json::from_str(&json).unwrap_or_default();

@@ -171,12 +171,12 @@ pub struct Ahead {
 
 /// What was read ahead and still holds.
 #[derive(Default)]
-pub(super) struct Known {
+struct Known {
     /// The seeding record, when read ahead (`Some(None)`: there is none).
     previous: Option<Option<Seeded>>,
-    pub catalog: Option<Catalog>,
+    catalog: Option<Catalog>,
     /// Sessions for the load streams.
-    pub loaders: Vec<Session>,
+    loaders: Vec<Session>,
 }
 
 impl Ahead {
@@ -243,11 +243,11 @@ pub async fn seed(
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     let started = Instant::now();
-    let (mut session, mut known) = match ahead {
+    let (mut session, Known { previous, catalog, loaders }) = match ahead {
         Some(ahead) => ahead.map_err(wrap)?.confirm().await.map_err(wrap)?,
         None => (Session::connect(request.target).await.map_err(wrap)?, Known::default()),
     };
-    let previous = match known.previous.take() {
+    let previous = match previous {
         Some(previous) => previous,
         None => read_previous(&mut session).await.map_err(wrap)?,
     };
@@ -255,7 +255,7 @@ pub async fn seed(
         && !request.reseed
     {
         session.close().await;
-        close_all(known.loaders).await;
+        close_all(loaders).await;
         let mut reason = format!("seeded before (at {}, seed {})", previous.at, previous.seed);
         // Say when the data no longer follows what the files say: the user may want a reseed.
         if previous.checksum != request.file.checksum {
@@ -283,7 +283,6 @@ pub async fn seed(
         (Some(_), Some(sources)) => sources.input(&request.db).await?,
         (Some(_), None) => None,
     };
-    let Known { catalog, loaders, .. } = known;
     let result = match masked {
         Some(input) => seed_masked(&mut session, request, &input, catalog, loaders, events).await,
         None => {

@@ -51,16 +51,55 @@ impl SourceDb {
                 let mut target =
                     Target::from_url(url).map_err(|e| EngineError::new(e.to_string()))?;
                 target.read_only = true;
-                let mut main = Session::connect(&target).await?;
-                // The catalog read runs (and ends) its own transaction: before the snapshot's.
-                // Redis has no catalog a copy needs (and a read-only user may not run INFO).
-                let catalog = match target.kind {
-                    EngineKind::Redis => Catalog::default(),
-                    _ => main.catalog().await?,
+                let target = &target;
+                let opening = async {
+                    let mut main = Session::connect(target).await?;
+                    // The catalog read runs (and ends) its own transaction: before the
+                    // snapshot's. Redis has no catalog a copy needs (and a read-only user may
+                    // not run INFO).
+                    let catalog = match target.kind {
+                        EngineKind::Redis => Catalog::default(),
+                        _ => main.catalog().await?,
+                    };
+                    let snapshot = main.begin_snapshot().await?;
+                    Ok::<_, EngineError>((main, catalog, snapshot))
                 };
-                let snapshot = main.begin_snapshot().await?;
+                // PostgreSQL tables are read in parallel by sessions that join the snapshot:
+                // they connect while the catalog is read, and join it once it is taken. One
+                // that fails is left out (the read that would take it connects, and reports).
+                let spares = match target.kind {
+                    EngineKind::Postgres => super::load::streams(),
+                    _ => 0,
+                };
+                let spares = futures_util::future::join_all(
+                    (0..spares).map(|_| async { Session::connect(target).await.ok() }),
+                );
+                let (opened, spares) = tokio::join!(opening, spares);
+                let (main, catalog, snapshot) = opened?;
+                let mut readers = Vec::new();
+                if let Some(id) = &snapshot {
+                    let joined = spares.into_iter().flatten().map(|mut session| async move {
+                        match session.join_snapshot(id).await {
+                            Ok(()) => Some(session),
+                            Err(_) => {
+                                session.close().await;
+                                None
+                            }
+                        }
+                    });
+                    readers = futures_util::future::join_all(joined)
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                } else {
+                    for session in spares.into_iter().flatten() {
+                        session.close().await;
+                    }
+                }
+                let target = target.clone();
                 let (main, readers, opening) =
-                    (Mutex::new(main), Default::default(), Default::default());
+                    (Mutex::new(main), std::sync::Mutex::new(readers), Default::default());
                 let inner = Inner::Database { target, main, snapshot, catalog, readers, opening };
                 Ok(SourceDb { inner })
             }

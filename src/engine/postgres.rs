@@ -263,37 +263,48 @@ impl Session {
             });
             client
         };
-        if target.read_only {
+        // Where dbtwin's tables are: found through the search path (a reader with a schema of
+        // its own still finds them in public), else where they will be made: the current schema.
+        // One round trip: a read-only session is made so first, in the same message.
+        const WHERE: &str = "SELECT (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = to_regclass('dbtwin_schema_history')),
+                 (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = to_regclass('dbtwin_state')),
+                 current_schema()::text";
+        let opening = if target.read_only {
             // Set before any other query: the server itself then refuses any write, whatever a
             // later bug might send.
             let timeout_ms = target.statement_timeout.as_millis();
-            client
-                .batch_execute(&format!(
-                    "SET default_transaction_read_only = on; SET statement_timeout = {timeout_ms}; \
-                     SET lock_timeout = {timeout_ms}"
-                ))
-                .await
-                .map_err(|e| query_error("failed to make the session read-only", e))?;
-        }
-        // Where dbtwin's tables are: found through the search path (a reader with a schema of
-        // its own still finds them in public), else where they will be made: the current schema.
-        let row = client
-            .query_one(
-                "SELECT (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                          WHERE c.oid = to_regclass('dbtwin_schema_history')),
-                        (SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                          WHERE c.oid = to_regclass('dbtwin_state')),
-                        current_schema()::text",
-                &[],
+            format!(
+                "SET default_transaction_read_only = on; SET statement_timeout = {timeout_ms}; \
+                 SET lock_timeout = {timeout_ms}; {WHERE}"
             )
-            .await
-            .map_err(|e| query_error("failed to read the current schema", e))?;
-        let current: Option<String> = row.get(2);
-        let current = current.unwrap_or_else(|| "public".to_string());
+        } else {
+            WHERE.to_string()
+        };
+        let answer = client.simple_query(&opening).await.map_err(|e| {
+            let what = if target.read_only {
+                "failed to make the session read-only and read its schema"
+            } else {
+                "failed to read the current schema"
+            };
+            query_error(what, e)
+        })?;
+        let row = answer
+            .iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                EngineError::new("failed to read the current schema: no row came back")
+            })?;
+        let found = |i: usize| row.get(i).map(str::to_string);
+        let current = found(2).unwrap_or_else(|| "public".to_string());
         let schema_of = |found: Option<String>| ident(found.as_deref().unwrap_or(&current));
         Ok(Session {
-            history: format!("{}.dbtwin_schema_history", schema_of(row.get(0))),
-            state: format!("{}.dbtwin_state", schema_of(row.get(1))),
+            history: format!("{}.dbtwin_schema_history", schema_of(found(0))),
+            state: format!("{}.dbtwin_state", schema_of(found(1))),
             client,
         })
     }

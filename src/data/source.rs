@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use tokio::sync::Mutex;
 
 use super::csvsource::{self, CsvTable};
@@ -52,33 +53,48 @@ impl SourceDb {
                     Target::from_url(url).map_err(|e| EngineError::new(e.to_string()))?;
                 target.read_only = true;
                 let target = &target;
+                // PostgreSQL tables are read in parallel by sessions that join the snapshot:
+                // they connect at once, the first to answer reads the catalog and takes the
+                // snapshot, the others join it when it is taken. One that fails is left out
+                // (the read that would take it connects, and reports).
+                let sessions = match target.kind {
+                    EngineKind::Postgres => 1 + super::load::streams(),
+                    _ => 1,
+                };
+                let mut connecting: futures_util::stream::FuturesUnordered<_> =
+                    (0..sessions).map(|_| Session::connect(target)).collect();
+                let mut spares = Vec::new();
+                let mut first_error = None;
+                let mut main = loop {
+                    match connecting.next().await {
+                        Some(Ok(session)) => break session,
+                        Some(Err(e)) => {
+                            first_error.get_or_insert(e);
+                        }
+                        None => return Err(first_error.expect("at least one session connects")),
+                    }
+                };
                 let opening = async {
-                    let mut main = Session::connect(target).await?;
                     // The catalog read runs (and ends) its own transaction: before the
                     // snapshot's. Redis has no catalog a copy needs (and a read-only user may
                     // not run INFO).
                     let catalog = match target.kind {
                         EngineKind::Redis => Catalog::default(),
-                        _ => main.catalog().await?,
+                        _ => main.source_catalog().await?,
                     };
                     let snapshot = main.begin_snapshot().await?;
-                    Ok::<_, EngineError>((main, catalog, snapshot))
+                    Ok::<_, EngineError>((catalog, snapshot))
                 };
-                // PostgreSQL tables are read in parallel by sessions that join the snapshot:
-                // they connect while the catalog is read, and join it once it is taken. One
-                // that fails is left out (the read that would take it connects, and reports).
-                let spares = match target.kind {
-                    EngineKind::Postgres => super::load::streams(),
-                    _ => 0,
+                let others = async {
+                    while let Some(connected) = connecting.next().await {
+                        spares.extend(connected.ok());
+                    }
                 };
-                let spares = futures_util::future::join_all(
-                    (0..spares).map(|_| async { Session::connect(target).await.ok() }),
-                );
-                let (opened, spares) = tokio::join!(opening, spares);
-                let (main, catalog, snapshot) = opened?;
+                let (opened, ()) = tokio::join!(opening, others);
+                let (catalog, snapshot) = opened?;
                 let mut readers = Vec::new();
                 if let Some(id) = &snapshot {
-                    let joined = spares.into_iter().flatten().map(|mut session| async move {
+                    let joined = spares.into_iter().map(|mut session| async move {
                         match session.join_snapshot(id).await {
                             Ok(()) => Some(session),
                             Err(_) => {
@@ -93,7 +109,7 @@ impl SourceDb {
                         .flatten()
                         .collect();
                 } else {
-                    for session in spares.into_iter().flatten() {
+                    for session in spares {
                         session.close().await;
                     }
                 }

@@ -11,6 +11,7 @@ mod source;
 use std::collections::BTreeMap;
 
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls};
 
 use super::session::{ApplyError, HistoryRow, NewHistoryRow};
@@ -325,6 +326,12 @@ impl Session {
             .map_err(|e| query_error("failed to read the catalog", e))
     }
 
+    pub(super) async fn source_catalog(&mut self) -> Result<Catalog, EngineError> {
+        catalog::read_catalog_of(&self.client, catalog::Scope::Tables)
+            .await
+            .map_err(|e| query_error("failed to read the catalog", e))
+    }
+
     pub(super) async fn tool_tables(&mut self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
         let rows = self
             .client
@@ -361,7 +368,7 @@ impl Session {
     async fn exists(&self, table: &str) -> Result<bool, EngineError> {
         let row = self
             .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .query_typed_one("SELECT to_regclass($1) IS NOT NULL", &[(&table, Type::TEXT)])
             .await
             .map_err(|e| query_error(&format!("failed to look for {table}"), e))?;
         Ok(row.get(0))
@@ -619,7 +626,7 @@ impl Session {
     pub(super) async fn change_mark(&mut self) -> Result<Option<String>, EngineError> {
         let row = self
             .client
-            .query_one(
+            .query_typed_one(
                 "SELECT txid_current_snapshot()::text,
                         EXISTS (SELECT 1 FROM pg_stat_activity
                                  WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid())",
@@ -637,7 +644,10 @@ impl Session {
         }
         let row = self
             .client
-            .query_opt(&format!("SELECT value FROM {} WHERE name = $1", self.state), &[&key])
+            .query_typed_opt(
+                &format!("SELECT value FROM {} WHERE name = $1", self.state),
+                &[(&key, Type::TEXT)],
+            )
             .await
             .map_err(|e| query_error("failed to read dbtwin_state", e))?;
         Ok(row.map(|r| r.get(0)))
@@ -658,13 +668,13 @@ impl Session {
             .await
             .map_err(|e| query_error("failed to create dbtwin_state", e))?;
         self.client
-            .execute(
+            .query_typed(
                 &format!(
                     "INSERT INTO {} (name, value) VALUES ($1, $2)
                      ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
                     self.state
                 ),
-                &[&key, &value],
+                &[(&key, Type::TEXT), (&value, Type::TEXT)],
             )
             .await
             .map(|_| ())

@@ -210,6 +210,20 @@ impl Session {
         .await
     }
 
+    /// What a copy reads of its source's catalog: its tables (on PostgreSQL without the
+    /// sequences, enum and domain types and extensions, which a copy does not use).
+    pub async fn source_catalog(&mut self) -> Result<Catalog, EngineError> {
+        let (timeout, display) = (self.timeout, self.target_display.clone());
+        within(timeout, "reading the catalog", &display, async {
+            match &mut self.inner {
+                Inner::Postgres(s) => s.source_catalog().await,
+                Inner::Mysql(s) => s.catalog().await,
+                Inner::Redis(s) => s.catalog().await,
+            }
+        })
+        .await
+    }
+
     /// Migration tools' history tables present in the database, each with its column names.
     pub async fn tool_tables(&mut self) -> Result<Vec<(String, Vec<String>)>, EngineError> {
         let (timeout, display) = (self.timeout, self.target_display.clone());

@@ -21,6 +21,7 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
+use tokio_postgres::types::Type;
 
 use super::{Session, ident, query_error, server_message};
 use crate::engine::EngineError;
@@ -119,10 +120,11 @@ impl Session {
               ORDER BY 1, 2"
         );
         // Both asked at once (one round trip).
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&names];
+        let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 1] =
+            [(&names, Type::TEXT_ARRAY)];
         let (constraints, indexes) = tokio::join!(
-            self.client.query(&keys_sql, &params),
-            self.client.query(&indexes_sql, &params)
+            self.client.query_typed(&keys_sql, &params),
+            self.client.query_typed(&indexes_sql, &params)
         );
         let constraints =
             constraints.map_err(|e| query_error("failed to read the tables' keys", e))?;
@@ -341,7 +343,10 @@ impl Session {
 
     async fn clear_restore(&mut self) -> Result<(), EngineError> {
         self.client
-            .execute(&format!("DELETE FROM {} WHERE name = $1", self.state), &[&RESTORE_KEY])
+            .query_typed(
+                &format!("DELETE FROM {} WHERE name = $1", self.state),
+                &[(&RESTORE_KEY, Type::TEXT)],
+            )
             .await
             .map(|_| ())
             .map_err(|e| query_error("failed to clear the restore record", e))

@@ -552,6 +552,21 @@ async fn baseline(
     format: Format,
     statistics: Statistics,
 ) -> Result<Timed, String> {
+    // A task of the runtime, as dbtwin's commands are: the streams share the workers with the
+    // connections they read and write (no thread woken from its sleep for each batch of rows).
+    let (source, twin) = (source.to_owned(), twin.to_owned());
+    tokio::spawn(async move { baseline_in_task(&source, &twin, subset, format, statistics).await })
+        .await
+        .map_err(|e| format!("the baseline stopped: {e}"))?
+}
+
+async fn baseline_in_task(
+    source: &str,
+    twin: &str,
+    subset: bool,
+    format: Format,
+    statistics: Statistics,
+) -> Result<Timed, String> {
     reset(twin).await?;
     let (users, orders) = if subset {
         (

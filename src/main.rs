@@ -18,7 +18,17 @@ fn main() -> ExitCode {
             return ExitCode::from(dbtwin::exit::RUNTIME_FAILED as u8);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    // The command runs as a task of the runtime, not on this thread: its streams then share the
+    // workers with the database connections they read and write, and each message between them
+    // is a task woken on a worker rather than this thread woken from its sleep (a futex and a
+    // context switch per batch of rows).
+    let outcome = runtime.block_on(async {
+        // Nothing aborts the task, so a join error is its panic, which goes on from here.
+        tokio::spawn(commands::run(cli))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report_error(&e, verbose);

@@ -52,68 +52,7 @@ impl SourceDb {
                 let mut target =
                     Target::from_url(url).map_err(|e| EngineError::new(e.to_string()))?;
                 target.read_only = true;
-                let target = &target;
-                // PostgreSQL tables are read in parallel by sessions that join the snapshot:
-                // they connect at once, the first to answer reads the catalog and takes the
-                // snapshot, the others join it when it is taken. One that fails is left out
-                // (the read that would take it connects, and reports).
-                let sessions = match target.kind {
-                    EngineKind::Postgres => 1 + super::load::streams(),
-                    _ => 1,
-                };
-                let mut connecting: futures_util::stream::FuturesUnordered<_> =
-                    (0..sessions).map(|_| Session::connect(target)).collect();
-                let mut spares = Vec::new();
-                let mut first_error = None;
-                let mut main = loop {
-                    match connecting.next().await {
-                        Some(Ok(session)) => break session,
-                        Some(Err(e)) => {
-                            first_error.get_or_insert(e);
-                        }
-                        None => return Err(first_error.expect("at least one session connects")),
-                    }
-                };
-                let opening = async {
-                    // The catalog read runs (and ends) its own transaction: before the
-                    // snapshot's. Redis has no catalog a copy needs (and a read-only user may
-                    // not run INFO).
-                    let catalog = match target.kind {
-                        EngineKind::Redis => Catalog::default(),
-                        _ => main.source_catalog().await?,
-                    };
-                    let snapshot = main.begin_snapshot().await?;
-                    Ok::<_, EngineError>((catalog, snapshot))
-                };
-                let others = async {
-                    while let Some(connected) = connecting.next().await {
-                        spares.extend(connected.ok());
-                    }
-                };
-                let (opened, ()) = tokio::join!(opening, others);
-                let (catalog, snapshot) = opened?;
-                let mut readers = Vec::new();
-                if let Some(id) = &snapshot {
-                    let joined = spares.into_iter().map(|mut session| async move {
-                        match session.join_snapshot(id).await {
-                            Ok(()) => Some(session),
-                            Err(_) => {
-                                session.close().await;
-                                None
-                            }
-                        }
-                    });
-                    readers = futures_util::future::join_all(joined)
-                        .await
-                        .into_iter()
-                        .flatten()
-                        .collect();
-                } else {
-                    for session in spares {
-                        session.close().await;
-                    }
-                }
-                let target = target.clone();
+                let (main, catalog, snapshot, readers) = open_sessions(&target).await?;
                 let (main, readers, opening) =
                     (Mutex::new(main), std::sync::Mutex::new(readers), Default::default());
                 let inner = Inner::Database { target, main, snapshot, catalog, readers, opening };
@@ -305,6 +244,65 @@ impl SourceDb {
 }
 
 /// A new session reading from the snapshot `id` exported.
+/// A database source's sessions: the one that reads the catalog and holds the snapshot, the
+/// catalog, the snapshot's id (PostgreSQL) and the sessions already in it. PostgreSQL tables are
+/// read in parallel by sessions that join the snapshot: they connect at once, the first to answer
+/// reads the catalog and takes the snapshot, the others join it when it is taken. One that fails
+/// is left out (the read that would take it connects, and reports).
+async fn open_sessions(
+    target: &Target,
+) -> Result<(Session, Catalog, Option<String>, Vec<Session>), EngineError> {
+    let sessions = match target.kind {
+        EngineKind::Postgres => 1 + super::load::streams(),
+        _ => 1,
+    };
+    let mut connecting: futures_util::stream::FuturesUnordered<_> =
+        (0..sessions).map(|_| Session::connect(target)).collect();
+    let mut first_error = None;
+    let mut main = loop {
+        match connecting.next().await {
+            Some(Ok(session)) => break session,
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            None => return Err(first_error.expect("each failed connection left its error")),
+        }
+    };
+    let opening = async {
+        // The catalog read runs (and ends) its own transaction: before the snapshot's. Redis
+        // has no catalog a copy needs (and a read-only user may not run INFO).
+        let catalog = match target.kind {
+            EngineKind::Redis => Catalog::default(),
+            _ => main.source_catalog().await?,
+        };
+        let snapshot = main.begin_snapshot().await?;
+        Ok::<_, EngineError>((catalog, snapshot))
+    };
+    let mut spares = Vec::new();
+    let others = async {
+        while let Some(connected) = connecting.next().await {
+            spares.extend(connected.ok());
+        }
+    };
+    let (opened, ()) = tokio::join!(opening, others);
+    let (catalog, snapshot) = opened?;
+    let Some(id) = &snapshot else {
+        futures_util::future::join_all(spares.into_iter().map(Session::close)).await;
+        return Ok((main, catalog, snapshot, Vec::new()));
+    };
+    let joined = spares.into_iter().map(|mut session| async move {
+        match session.join_snapshot(id).await {
+            Ok(()) => Some(session),
+            Err(_) => {
+                session.close().await;
+                None
+            }
+        }
+    });
+    let readers = futures_util::future::join_all(joined).await.into_iter().flatten().collect();
+    Ok((main, catalog, snapshot, readers))
+}
+
 async fn reader(target: &Target, id: &str) -> Result<Session, EngineError> {
     let mut session = Session::connect(target).await?;
     match session.join_snapshot(id).await {

@@ -49,14 +49,7 @@ impl DockerRuntime {
             .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()));
         let shown =
             docker_host.clone().unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
-        let unreachable = |e: bollard::errors::Error| {
-            RuntimeError::new(
-                RuntimeErrorKind::Unreachable,
-                format!("cannot reach the docker engine at {shown}"),
-            )
-            .with_source(e)
-            .with_hint(HINT)
-        };
+        let unreachable = |e: bollard::errors::Error| unreachable_at(&shown, e);
         // The first request is the version's, which also shows the engine answers. On a local
         // socket it is `/_ping`, whose `Api-Version` header says the engine's version in well
         // under a millisecond, where `/version` takes several (the engine asks containerd and
@@ -66,14 +59,7 @@ impl DockerRuntime {
             Some(host) => host.strip_prefix("unix://"),
         };
         let pinged = match socket {
-            Some(path) => api_version(path).await.map_err(|e| {
-                RuntimeError::new(
-                    RuntimeErrorKind::Unreachable,
-                    format!("cannot reach the docker engine at {shown}"),
-                )
-                .with_source(e)
-                .with_hint(HINT)
-            })?,
+            Some(path) => api_version(path).await.map_err(|e| unreachable_at(&shown, e))?,
             None => None,
         };
         let docker = match (socket, pinged) {
@@ -107,8 +93,18 @@ impl DockerRuntime {
     }
 }
 
-const HINT: &str = "start the Docker daemon (e.g. `sudo systemctl start docker` or `dockerd &`), \
-     or point DOCKER_HOST at a running engine";
+/// The engine at `shown` did not answer (`e` says how).
+fn unreachable_at(shown: &str, e: impl std::error::Error + Send + Sync + 'static) -> RuntimeError {
+    RuntimeError::new(
+        RuntimeErrorKind::Unreachable,
+        format!("cannot reach the docker engine at {shown}"),
+    )
+    .with_source(e)
+    .with_hint(
+        "start the Docker daemon (e.g. `sudo systemctl start docker` or `dockerd &`), \
+         or point DOCKER_HOST at a running engine",
+    )
+}
 
 /// How long one engine request may take (bollard's default).
 const DOCKER_TIMEOUT_SECS: u64 = 120;

@@ -827,6 +827,29 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
         .await
         .unwrap();
     assert_eq!(left, [(0, 0)], "emptied, nothing pending");
+
+    // An original of another service's source is a leak too: the notes now quote an email that
+    // only the accounts database holds (the shop's own personal columns never had it).
+    accounts
+        .batch_execute("INSERT INTO users VALUES (201, 'solo@accounts.example', 'Solo')")
+        .await
+        .unwrap();
+    shop.query_drop("UPDATE orders SET note = concat('ask solo@accounts.example ', id)")
+        .await
+        .unwrap();
+    let mut reseed = dbtwin();
+    reseed
+        .args(["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"])
+        .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+        .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+        .env("DBTWIN_MASK_KEY", "shared-key");
+    let out = run(reseed).await;
+    assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
+    assert!(stderr(&out).contains("orders.note"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("solo@"), "the value is never printed: {}", stderr(&out));
+    let orders_left: Option<i64> =
+        shop_twin.query_first("SELECT count(*) FROM orders").await.unwrap();
+    assert_eq!(orders_left, Some(0), "nothing of the leaking table was kept");
     shop.disconnect().await.unwrap();
     shop_twin.disconnect().await.unwrap();
 

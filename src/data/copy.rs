@@ -10,12 +10,13 @@
 //! are split into fields, masked fields are unescaped, transformed and escaped again, the others
 //! pass through as bytes. Two leak checks run on the way: no masked cell may equal its own
 //! original (unless its rule keeps values by design), and no original value of a
-//! high-cardinality personal column may appear, whole or as a word, in any text cell that goes
-//! through without a rule (or in the parts of a JSON document no path names). The cells the
+//! high-cardinality personal column, of this database's source or of any other database source
+//! of the run, may appear, whole or as a word, in any text cell that goes through without a rule
+//! (or in the parts of a JSON document no path names). The cells the
 //! second check looks at are held, each distinct cell once, until their table has gone by; then
-//! a PostgreSQL source is asked which of their candidates (the cells and their words, a few
-//! thousand at most, and a few lookups per copy) are originals, an exact answer from a scan the
-//! server does alone. Past those bounds, and for other sources, the originals are read into a
+//! the sources, when all are PostgreSQL, are asked which of their candidates (the cells and
+//! their words, a few thousand at most, and a few lookups per copy) are originals, an exact
+//! answer from a scan each server does alone. Past those bounds, and otherwise, the originals are read into a
 //! filter of bounded size ([`super::leak`]), while the rows flow when the source reads tables
 //! side by side, and the filter's suspects are confirmed against the originals, read again,
 //! before the table commits. Either check stops the table's load before it commits and names
@@ -58,7 +59,14 @@ pub struct MaskedInput {
     /// Rules that come from another database's seed file through a relation (a key masked
     /// there is masked the same way here, so the join across services still matches).
     pub inherited: Rules,
+    /// The run's other database sources with their personal columns: their originals must not
+    /// appear here either (a notes column quoting another service's customer).
+    pub foreign: Vec<(Arc<SourceDb>, Personal)>,
 }
+
+/// High-cardinality personal columns with a rule, by table: the originals the second leak check
+/// looks for.
+pub type Personal = Vec<(String, Vec<String>)>;
 
 /// Masking rules by (table, column).
 pub type Rules = BTreeMap<(String, String), MaskRule>;
@@ -181,21 +189,72 @@ async fn prepare(files: &[(DbRef, Arc<SeedFile>)], subsets: bool) -> Result<Inpu
     })?;
     let mut inherited = inherit_rules(&subset_dbs)?;
     drop(subset_dbs);
+    let (keys, sources): (Vec<MaskKey>, Vec<Arc<SourceDb>>) =
+        sources.into_iter().map(|(key, source)| (key, Arc::new(source))).unzip();
+    let personal: Vec<Personal> = files
+        .iter()
+        .zip(&sources)
+        .map(|((_, file), source)| source_personal(file, source))
+        .collect();
     Ok(files
         .iter()
-        .zip(sources)
+        .zip(keys)
         .zip(subsets)
         .enumerate()
-        .map(|(d, (((db, _), (key, source)), subset))| {
+        .map(|(d, (((db, _), key), subset))| {
+            let foreign = sources
+                .iter()
+                .zip(&personal)
+                .enumerate()
+                .filter(|&(other, (_, columns))| other != d && !columns.is_empty())
+                .map(|(_, (source, columns))| (source.clone(), columns.clone()))
+                .collect();
             let input = MaskedInput {
-                source: Arc::new(source),
+                source: sources[d].clone(),
                 subset: Arc::new(subset),
                 key: Arc::new(key),
                 inherited: std::mem::take(&mut inherited[d]),
+                foreign,
             };
             (db.clone(), Arc::new(input))
         })
         .collect())
+}
+
+/// A source's personal columns as another database's copy looks for them: those its seed file
+/// gives a rule that are high-cardinality personal, read from the source's own catalog. A CSV
+/// export has no catalog of its own: its originals are looked for in its own copy only.
+fn source_personal(file: &SeedFile, source: &SourceDb) -> Personal {
+    let Some(catalog) = source.catalog() else { return Vec::new() };
+    let copied: BTreeMap<String, Vec<String>> = catalog
+        .tables
+        .iter()
+        .filter(|(name, _)| !file.tables.contains_key(*name))
+        .map(|(name, t)| (name.clone(), t.columns.iter().map(|c| c.name.clone()).collect()))
+        .collect();
+    let rules = resolve_rules(file, catalog, &copied, &mut Vec::new());
+    let mut personal: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((table, column), rule) in &rules {
+        if let Some(t) = catalog.tables.get(table)
+            && is_personal(table, column, rule, t)
+        {
+            personal.entry(table.clone()).or_default().push(column.clone());
+        }
+    }
+    personal.into_iter().collect()
+}
+
+/// Whether the leak check looks for the originals of `table.column`, which has `rule`: a
+/// high-cardinality personal column (by its name, or an email by its rule) whose rule changes
+/// its text.
+fn is_personal(table: &str, column: &str, rule: &MaskRule, t: &Table) -> bool {
+    let kind = pii::by_column(table, column).or(match rule.rule {
+        Rule::Email { .. } => Some(PiiKind::Email),
+        _ => None,
+    });
+    kind.is_some_and(PiiKind::high_cardinality)
+        && rule.rule != Rule::Keep
+        && shape(t, column).is_some_and(|shape| textual(&shape))
 }
 
 /// Rules that cross databases along relations: a key column with a rule on one side and none on
@@ -471,19 +530,14 @@ pub async fn check(
         let table = &catalog.tables[name];
         let mut sample: Vec<(usize, Sampler)> = Vec::new();
         for (at, column) in columns.iter().enumerate() {
-            let Some(shape) = shape(table, column) else { continue };
+            if shape(table, column).is_none() {
+                continue;
+            }
             let rule = rules.get(&(name.clone(), column.clone()));
             let by_name = pii::by_column(name, column);
             match (rule, by_name) {
-                (Some(rule), kind) => {
-                    let kind = kind.or(match rule.rule {
-                        Rule::Email { .. } => Some(PiiKind::Email),
-                        _ => None,
-                    });
-                    if kind.is_some_and(PiiKind::high_cardinality)
-                        && rule.rule != Rule::Keep
-                        && textual(&shape)
-                    {
+                (Some(rule), _) => {
+                    if is_personal(name, column, rule, table) {
                         personal.entry(name.clone()).or_default().push(column.clone());
                     }
                 }
@@ -708,7 +762,10 @@ async fn copy_checked(
     // With a source that reads tables on connections of their own, the originals are read only
     // when a table's cells cannot be looked up on the source instead (too many distinct words),
     // and then while the rows flow; a serial source reads them before its first table.
-    let lazy = input.source.parallel() && input.source.queries() && !checked.personal.is_empty();
+    let lazy = input.source.parallel()
+        && input.source.queries()
+        && leak.can_look_up()
+        && !leak.sources.is_empty();
     let finished = tokio::sync::Notify::new();
     let reading = async {
         if lazy {
@@ -717,7 +774,7 @@ async fn copy_checked(
                 () = finished.notified() => return Ok(()),
             }
         }
-        let read = originals(request, input, &checked.personal).await;
+        let read = originals(request, input, &leak.sources).await;
         let (originals, failed) = match read {
             Ok(originals) => (Some(originals), None),
             Err(e) => (None, Some(e)),
@@ -867,8 +924,9 @@ struct LeakCheck {
     originals: std::sync::OnceLock<Option<Originals>>,
     /// Notified when a table needs the originals read (a lazy read starts then).
     wanted: tokio::sync::Notify,
-    personal: Vec<(String, Vec<String>)>,
-    source: Arc<SourceDb>,
+    /// Where the originals are, and of which columns: this database's source first, then the
+    /// run's other sources (each with personal columns).
+    sources: Vec<(Arc<SourceDb>, Personal)>,
     key: Arc<MaskKey>,
     /// Candidates already looked up on the source: fingerprint → whether it is an original.
     looked: std::sync::Mutex<HashMap<u64, bool>>,
@@ -895,19 +953,29 @@ const LOOKUP_BYTES: usize = 512 << 10;
 
 impl LeakCheck {
     fn new(input: &MaskedInput, personal: &[(String, Vec<String>)]) -> LeakCheck {
+        let own = (input.source.clone(), personal.to_vec());
+        let sources: Vec<(Arc<SourceDb>, Personal)> = std::iter::once(own)
+            .chain(input.foreign.iter().cloned())
+            .filter(|(_, personal)| !personal.is_empty())
+            .collect();
         let check = LeakCheck {
             originals: std::sync::OnceLock::new(),
             wanted: tokio::sync::Notify::new(),
-            personal: personal.to_vec(),
-            source: input.source.clone(),
+            sources,
             key: input.key.clone(),
             looked: std::sync::Mutex::new(HashMap::new()),
             lookups: std::sync::atomic::AtomicUsize::new(0),
         };
-        if personal.is_empty() {
+        if check.sources.is_empty() {
             let _ = check.originals.set(Some(Originals::exact()));
         }
         check
+    }
+
+    /// Whether every source can be asked which candidates are originals (PostgreSQL); else the
+    /// originals are read.
+    fn can_look_up(&self) -> bool {
+        self.sources.iter().all(|(source, _)| source.kind() == Some(EngineKind::Postgres))
     }
 
     /// The originals when they have been read.
@@ -972,7 +1040,7 @@ impl LeakCheck {
     async fn look_up(&self, held: &Held) -> Result<Option<HashSet<u64>>, EngineError> {
         // PostgreSQL sources only: a source that is read table after table (MySQL) has its
         // originals read before the first table instead.
-        if self.source.kind() != Some(EngineKind::Postgres) {
+        if !self.can_look_up() {
             return Ok(None);
         }
         let mut asked: BTreeMap<u64, String> = BTreeMap::new();
@@ -1000,12 +1068,14 @@ impl LeakCheck {
             }
             let values: Vec<&str> = asked.values().map(String::as_str).collect();
             let mut originals = HashSet::new();
-            for (table, columns) in &self.personal {
-                let filter = folded_in(columns, &values);
-                read_values(&self.source, table, columns, Some(&filter), |value| {
-                    originals.insert(super::leak::fingerprint(&self.key, value));
-                })
-                .await?;
+            for (source, personal) in &self.sources {
+                for (table, columns) in personal {
+                    let filter = folded_in(columns, &values);
+                    read_values(source, table, columns, Some(&filter), |value| {
+                        originals.insert(super::leak::fingerprint(&self.key, value));
+                    })
+                    .await?;
+                }
             }
             let mut looked = self.looked.lock().expect("lookups never panic holding the lock");
             for print in asked.keys() {
@@ -1021,10 +1091,12 @@ impl LeakCheck {
     async fn confirm(&self, suspects: &Suspects) -> Result<Vec<u64>, EngineError> {
         let prints = suspects.prints();
         let mut confirmed = std::collections::HashSet::new();
-        read_originals(&self.source, &self.personal, |value| {
-            super::leak::confirm(&self.key, &prints, &mut confirmed, value);
-        })
-        .await?;
+        for (source, personal) in &self.sources {
+            read_originals(source, personal, |value| {
+                super::leak::confirm(&self.key, &prints, &mut confirmed, value);
+            })
+            .await?;
+        }
         Ok(suspects.cells(&confirmed))
     }
 }
@@ -1482,26 +1554,31 @@ async fn read_values(
     read.map(|_| ())
 }
 
-/// The originals, in a filter sized by the source's row estimates.
+/// The originals of every source's personal columns, in a filter sized by the sources' row
+/// estimates.
 async fn originals(
     request: &Request<'_>,
     input: &MaskedInput,
-    personal: &[(String, Vec<String>)],
+    sources: &[(Arc<SourceDb>, Personal)],
 ) -> Result<Originals, DataError> {
-    if personal.is_empty() {
+    if sources.is_empty() {
         return Ok(Originals::exact());
     }
-    let expected: u64 = personal
+    let expected: u64 = sources
         .iter()
-        .map(|(table, columns)| {
-            let rows = input.source.catalog().and_then(|c| c.tables.get(table)?.approx_rows);
-            rows.unwrap_or(0) * columns.len() as u64
+        .flat_map(|(source, personal)| {
+            personal.iter().map(move |(table, columns)| {
+                let rows = source.catalog().and_then(|c| c.tables.get(table)?.approx_rows);
+                rows.unwrap_or(0) * columns.len() as u64
+            })
         })
         .sum();
     let mut originals = Originals::bounded(expected);
-    read_originals(&input.source, personal, |value| originals.add(&input.key, value))
-        .await
-        .map_err(|source| DataError::Source { db: request.db.clone(), source })?;
+    for (source, personal) in sources {
+        read_originals(source, personal, |value| originals.add(&input.key, value))
+            .await
+            .map_err(|source| DataError::Source { db: request.db.clone(), source })?;
+    }
     originals.seal();
     Ok(originals)
 }

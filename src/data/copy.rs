@@ -12,15 +12,14 @@
 //! original (unless its rule keeps values by design), and no original value of a
 //! high-cardinality personal column, of this database's source or of any other database source
 //! of the run, may appear, whole or as a word, in any text cell that goes through without a rule
-//! (or in the parts of a JSON document no path names). The cells the
-//! second check looks at are held, each distinct cell once, until their table has gone by; then
-//! the sources, when all are PostgreSQL, are asked which of their candidates (the cells and
-//! their words, a few thousand at most, and a few lookups per copy) are originals, an exact
-//! answer from a scan each server does alone. Past those bounds, and otherwise, the originals are read into a
-//! filter of bounded size ([`super::leak`]), while the rows flow when the source reads tables
-//! side by side, and the filter's suspects are confirmed against the originals, read again,
-//! before the table commits. Either check stops the table's load before it commits and names
-//! the columns.
+//! (or in the parts of a JSON document no path names). The cells the second check looks at are
+//! held, each distinct cell once, until their table has gone by; then the sources, when all are
+//! PostgreSQL, are asked which of their candidates (the cells and their words, a few thousand at
+//! most, and a few lookups per copy) are originals, an exact answer from a scan each server does
+//! alone. Past those bounds, and otherwise, the originals are read into a filter of bounded size
+//! ([`super::leak`]), while the rows flow when the source reads tables side by side, and the
+//! filter's suspects are confirmed against the originals, read again, before the table commits.
+//! Either check stops the table's load before it commits and names the columns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;

@@ -284,22 +284,16 @@ fn bench() -> Result<(), String> {
         figures.whole_size = rt.block_on(table_bytes(&twin_url))?;
         figures.masked.push(t);
 
-        // Baseline whole copy, in the text format, then in the binary one.
-        let t =
-            rt.block_on(baseline(&prod_url, &twin_url, false, Format::Text, Statistics::None))?;
-        rt.block_on(verify(&twin_url, whole, None))
-            .map_err(|e| format!("after the baseline whole copy: {e}"))?;
-        figures.baseline.push(t);
-        let t =
-            rt.block_on(baseline(&prod_url, &twin_url, false, Format::Text, Statistics::Analyze))?;
-        rt.block_on(verify(&twin_url, whole, None))
-            .map_err(|e| format!("after the baseline whole copy with statistics: {e}"))?;
-        figures.analyzed.push(t);
-        let t =
-            rt.block_on(baseline(&prod_url, &twin_url, false, Format::Binary, Statistics::None))?;
-        rt.block_on(verify(&twin_url, whole, None))
-            .map_err(|e| format!("after the binary baseline whole copy: {e}"))?;
-        figures.binary.push(t);
+        // Baseline whole copy: text, text with statistics, binary.
+        let timed = |statistics, format, what: &str| {
+            let t = rt.block_on(baseline(&prod_url, &twin_url, false, format, statistics))?;
+            rt.block_on(verify(&twin_url, whole, None))
+                .map_err(|e| format!("after {what}: {e}"))?;
+            Ok::<_, String>(t)
+        };
+        figures.baseline.push(timed(Statistics::None, Format::Text, "the baseline whole copy")?);
+        figures.analyzed.push(timed(Statistics::Analyze, Format::Text, "it with statistics")?);
+        figures.binary.push(timed(Statistics::None, Format::Binary, "the binary whole copy")?);
 
         // Masked subset.
         rt.block_on(reset(&twin_url))?;
@@ -309,22 +303,20 @@ fn bench() -> Result<(), String> {
         figures.subset_size = rt.block_on(table_bytes(&twin_url))?;
         figures.masked_subset.push(t);
 
-        // Baseline subset, text and binary.
-        let t =
-            rt.block_on(baseline(&prod_url, &twin_url, true, Format::Text, Statistics::None))?;
-        rt.block_on(verify(&twin_url, expected, None))
-            .map_err(|e| format!("after the baseline subset: {e}"))?;
-        figures.baseline_subset.push(t);
-        let t =
-            rt.block_on(baseline(&prod_url, &twin_url, true, Format::Text, Statistics::Analyze))?;
-        rt.block_on(verify(&twin_url, expected, None))
-            .map_err(|e| format!("after the baseline subset with statistics: {e}"))?;
-        figures.analyzed_subset.push(t);
-        let t =
-            rt.block_on(baseline(&prod_url, &twin_url, true, Format::Binary, Statistics::None))?;
-        rt.block_on(verify(&twin_url, expected, None))
-            .map_err(|e| format!("after the binary baseline subset: {e}"))?;
-        figures.binary_subset.push(t);
+        // Baseline subset, the same three.
+        let timed = |statistics, format, what: &str| {
+            let t = rt.block_on(baseline(&prod_url, &twin_url, true, format, statistics))?;
+            rt.block_on(verify(&twin_url, expected, None))
+                .map_err(|e| format!("after {what}: {e}"))?;
+            Ok::<_, String>(t)
+        };
+        figures.baseline_subset.push(timed(Statistics::None, Format::Text, "the baseline subset")?);
+        figures.analyzed_subset.push(timed(
+            Statistics::Analyze,
+            Format::Text,
+            "it with statistics",
+        )?);
+        figures.binary_subset.push(timed(Statistics::None, Format::Binary, "the binary subset")?);
     }
     figures.subset_counts = expected;
 

@@ -714,12 +714,16 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     let twin_profile = write_profile(dir.path(), "twin.yaml", &two_engines(true));
     let env = unique_env("mask-twin2");
     let _cleanup = Cleanup(env.clone());
-    let mut up = dbtwin();
-    up.args(["up", "-p", twin_profile.to_str().unwrap(), "--env", &env])
-        .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
-        .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
-        .env("DBTWIN_MASK_KEY", "shared-key");
-    assert_success(&run(up).await);
+    // `command` on the twin, reading production through the read-only role.
+    let twin_cmd = |command: &str| {
+        let mut cmd = dbtwin();
+        cmd.args([command, "-p", twin_profile.to_str().unwrap(), "--env", &env])
+            .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+            .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
+            .env("DBTWIN_MASK_KEY", "shared-key");
+        cmd
+    };
+    assert_success(&run(twin_cmd("up")).await);
 
     let twin = env_urls(&env).await;
     let accounts_twin =
@@ -809,12 +813,8 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     shop.query_drop("UPDATE orders SET note = concat('write to u7@shop.example ', id)")
         .await
         .unwrap();
-    let mut reseed = dbtwin();
-    reseed
-        .args(["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"])
-        .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
-        .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
-        .env("DBTWIN_MASK_KEY", "shared-key");
+    let mut reseed = twin_cmd("seed");
+    reseed.arg("--reseed");
     let out = run(reseed).await;
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("orders.note"), "{}", stderr(&out));
@@ -837,12 +837,8 @@ async fn masking_is_consistent_across_engines_and_a_virtual_key_spans_databases(
     shop.query_drop("UPDATE orders SET note = concat('ask solo@accounts.example ', id)")
         .await
         .unwrap();
-    let mut reseed = dbtwin();
-    reseed
-        .args(["seed", "--env", &env, "-p", twin_profile.to_str().unwrap(), "--reseed"])
-        .env("ACCOUNTS_URL", as_user(&urls["ACCOUNTS_MAIN_ADMIN_URL"], "reader", "reader-pw"))
-        .env("SHOP_URL", as_user(&urls["SHOP_MAIN_ADMIN_URL"], "reader", "reader-pw"))
-        .env("DBTWIN_MASK_KEY", "shared-key");
+    let mut reseed = twin_cmd("seed");
+    reseed.arg("--reseed");
     let out = run(reseed).await;
     assert_eq!(out.status.code(), Some(exit::DATA_FAILED), "{}", stderr(&out));
     assert!(stderr(&out).contains("orders.note"), "{}", stderr(&out));

@@ -320,14 +320,10 @@ impl Session {
         Ok(full.split_whitespace().next().unwrap_or_default().to_string())
     }
 
-    pub(super) async fn catalog(&mut self) -> Result<Catalog, EngineError> {
-        catalog::read_catalog(&self.client)
-            .await
-            .map_err(|e| query_error("failed to read the catalog", e))
-    }
-
-    pub(super) async fn source_catalog(&mut self) -> Result<Catalog, EngineError> {
-        catalog::read_catalog_of(&self.client, catalog::Scope::Tables)
+    /// The catalog; `tables_only` leaves out what a copy does not use ([`catalog::Scope`]).
+    pub(super) async fn catalog(&mut self, tables_only: bool) -> Result<Catalog, EngineError> {
+        let scope = if tables_only { catalog::Scope::Tables } else { catalog::Scope::Everything };
+        catalog::read_catalog(&self.client, scope)
             .await
             .map_err(|e| query_error("failed to read the catalog", e))
     }

@@ -199,24 +199,20 @@ impl Session {
     /// The database's catalog, read from the server's own catalog tables. Redis has no schema:
     /// its catalog holds the version only and, as its one "table", the key count.
     pub async fn catalog(&mut self) -> Result<Catalog, EngineError> {
-        let (timeout, display) = (self.timeout, self.target_display.clone());
-        within(timeout, "reading the catalog", &display, async {
-            match &mut self.inner {
-                Inner::Postgres(s) => s.catalog().await,
-                Inner::Mysql(s) => s.catalog().await,
-                Inner::Redis(s) => s.catalog().await,
-            }
-        })
-        .await
+        self.read_catalog(false).await
     }
 
     /// What a copy reads of its source's catalog: its tables (on PostgreSQL without the
     /// sequences, enum and domain types and extensions, which a copy does not use).
     pub async fn source_catalog(&mut self) -> Result<Catalog, EngineError> {
+        self.read_catalog(true).await
+    }
+
+    async fn read_catalog(&mut self, tables_only: bool) -> Result<Catalog, EngineError> {
         let (timeout, display) = (self.timeout, self.target_display.clone());
         within(timeout, "reading the catalog", &display, async {
             match &mut self.inner {
-                Inner::Postgres(s) => s.source_catalog().await,
+                Inner::Postgres(s) => s.catalog(tables_only).await,
                 Inner::Mysql(s) => s.catalog().await,
                 Inner::Redis(s) => s.catalog().await,
             }

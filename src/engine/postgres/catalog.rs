@@ -241,12 +241,6 @@ const NUMERIC_OID: i64 = 1700;
 /// A typmod's header: character and numeric typmods count it in (`varchar(255)` is 259).
 const VARHDRSZ: i32 = 4;
 
-/// Reads the connected database's catalog. Runs its own transaction on `client`, so it must not
-/// be called inside one the caller has open.
-pub(crate) async fn read_catalog(client: &Client) -> Result<Catalog, tokio_postgres::Error> {
-    read_catalog_of(client, Scope::Everything).await
-}
-
 /// What a catalog read asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Scope {
@@ -257,8 +251,9 @@ pub(crate) enum Scope {
     Tables,
 }
 
-/// [`read_catalog`] of `scope`.
-pub(crate) async fn read_catalog_of(
+/// Reads the connected database's catalog, of `scope`. Runs its own transaction on `client`, so
+/// it must not be called inside one the caller has open.
+pub(crate) async fn read_catalog(
     client: &Client,
     scope: Scope,
 ) -> Result<Catalog, tokio_postgres::Error> {
@@ -872,7 +867,7 @@ ANALYZE measurements;
             client.batch_execute(SCHEMA_18).await.unwrap();
         }
 
-        let catalog = read_catalog(client).await.unwrap();
+        let catalog = read_catalog(client, Scope::Everything).await.unwrap();
         let major = (version_num / 10_000).to_string();
         assert!(catalog.server_version.starts_with(&format!("{major}.")), "{catalog:?}");
         assert!(!catalog.server_version.contains(' '));
@@ -1203,7 +1198,7 @@ ANALYZE measurements;
         assert_eq!(catalog.domains["short_code"].data_type, "character varying(8)");
         assert_eq!(catalog.domains.len(), 3);
 
-        let again = read_catalog(client).await.unwrap();
+        let again = read_catalog(client, Scope::Everything).await.unwrap();
         assert_eq!(again.fingerprint(), catalog.fingerprint());
         assert_eq!(again, catalog);
 
@@ -1214,7 +1209,7 @@ ANALYZE measurements;
         let row = client.query_one(settings, &[]).await.unwrap();
         assert_eq!((row.get::<_, &str>(0), row.get::<_, &str>(1)), ("\"$user\", public", "off"));
         {
-            let mut reading = std::pin::pin!(read_catalog(client));
+            let mut reading = std::pin::pin!(read_catalog(client, Scope::Everything));
             let polled = reading.as_mut().poll(&mut Context::from_waker(Waker::noop()));
             assert!(polled.is_pending());
         }

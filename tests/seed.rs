@@ -641,3 +641,92 @@ async fn inference_keeps_edge_constraints() {
     assert_success(&run(down).await);
     assert!(leftovers(&rt, &env).await.is_empty());
 }
+
+/// A seeding killed while its keys are off (SIGKILL: nothing of dbtwin's runs after it) leaves
+/// them off and its record incomplete; `status` says so in words and fails `--check`, and the next
+/// `seed` takes over the dead run's lock, loads again and puts the keys back.
+#[tokio::test]
+async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
+    let Some(rt) = docker().await else { return };
+    let _slot = Slot::take().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(
+        dir.path().join("migrations/V1__schema.sql"),
+        "CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, label text NOT NULL);
+         CREATE INDEX big_n ON big (n);",
+    )
+    .unwrap();
+    // Big enough that loading it takes a while after the keys are off (about a second here).
+    std::fs::write(dir.path().join("seed.yaml"), "tables:\n  big: { rows: 600000 }\n").unwrap();
+    let profile = write_profile(dir.path(), "p.yaml", &pg_profile(&[("a", 1)]));
+    let p = profile.to_str().unwrap();
+    let env = unique_env("seed-kill");
+    let _cleanup = Cleanup(env.clone());
+    let mut up = dbtwin();
+    up.args(["up", "-p", p, "--env", &env]);
+    assert_success(&run(up).await);
+    let a = pg(&env_urls(&env).await["A_MAIN_URL"]).await;
+    let status = || async {
+        let mut cmd = dbtwin();
+        cmd.args(["status", "--json", "--env", &env]);
+        let out = run(cmd).await;
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+        json["databases"][0].clone()
+    };
+    let before = status().await;
+    assert_eq!(before["drift"], serde_json::json!([]), "{before:#}");
+    assert_eq!(before["seeding"]["complete"], true, "{before:#}");
+    assert_eq!(before["seeding"]["rows"], 600_000, "{before:#}");
+    assert_eq!(before["seeding"]["keys_off"], false, "{before:#}");
+
+    let mut seed = dbtwin();
+    seed.args(["seed", "--reseed", "--quiet", "-p", p, "--env", &env]);
+    let mut child = seed.spawn().unwrap();
+    let keys = "SELECT count(*) FROM pg_constraint WHERE conname = 'big_pkey'";
+    let record = "SELECT count(*) FROM dbtwin_state WHERE name = 'seed_restore'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "the seeding ended before its keys were off");
+        assert!(std::time::Instant::now() < deadline, "the keys never went off");
+        if scalar(&a, record).await == 1 && scalar(&a, keys).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let killed = status().await;
+    let drift = killed["drift"].to_string();
+    assert!(drift.contains("keys and indexes off") && drift.contains("`dbtwin seed`"), "{drift}");
+    // The keys off change the fingerprint; that is said once, as their absence.
+    assert!(!drift.contains("schema changed"), "{drift}");
+    assert_eq!(killed["seeding"]["complete"], false, "{killed:#}");
+    assert_eq!(killed["seeding"]["keys_off"], true, "{killed:#}");
+    let mut check = dbtwin();
+    check.args(["status", "--check", "--env", &env]);
+    let out = run(check).await;
+    assert_eq!(out.status.code(), Some(exit::DIFFERENT), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("keys and indexes off"), "{}", stdout(&out));
+
+    // Not --reseed: the incomplete seeding is done again all the same.
+    let mut seed = dbtwin();
+    seed.args(["seed", "-p", p, "--env", &env]);
+    let out = run(seed).await;
+    assert_success(&out);
+    assert!(stderr(&out).contains("took over the stale lock"), "{}", stderr(&out));
+    let mended = status().await;
+    assert_eq!(mended["drift"], serde_json::json!([]), "{mended:#}");
+    assert_eq!(mended["seeding"]["complete"], true, "{mended:#}");
+    assert_eq!(mended["seeding"]["keys_off"], false, "{mended:#}");
+    assert_eq!(scalar(&a, keys).await, 1);
+    assert_eq!(scalar(&a, "SELECT count(*) FROM pg_indexes WHERE indexname = 'big_n'").await, 1);
+    assert_eq!(scalar(&a, "SELECT count(*) FROM big").await, 600_000);
+    assert_eq!(scalar(&a, record).await, 0);
+    let mut down = dbtwin();
+    down.args(["down", "--env", &env]);
+    assert_success(&run(down).await);
+    assert!(leftovers(&rt, &env).await.is_empty());
+}

@@ -235,6 +235,37 @@ async fn read_previous(session: &mut Session) -> Result<Option<Seeded>, EngineEr
     Ok(session.state(SEEDED_KEY).await?.and_then(|json| serde_json::from_str(&json).ok()))
 }
 
+/// A database's last seeding as `status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Seeding {
+    /// The seed file, as the profile named it.
+    pub file: String,
+    pub seed: u64,
+    /// When it ended (UTC, RFC 3339); empty while it has not.
+    pub at: String,
+    /// Rows (Redis: keys) it wrote; 0 while it has not ended.
+    pub rows: u64,
+    /// False when it has not ended: still running, or stopped (failed, killed, the machine
+    /// went down). The next `dbtwin seed` does it again.
+    pub complete: bool,
+    /// What it took off to load (keys, indexes, foreign keys; triggers on MySQL and MariaDB) is
+    /// still off: a load that did not end and could not put it back. The next load does.
+    pub keys_off: bool,
+}
+
+/// Reads a database's last seeding, without writing; `None` when dbtwin never seeded it.
+pub async fn seeding(session: &mut Session) -> Result<Option<Seeding>, EngineError> {
+    let keys_off = session.load_pending().await?;
+    Ok(read_previous(session).await?.map(|s| Seeding {
+        file: s.file,
+        seed: s.seed,
+        at: s.at,
+        rows: s.rows.values().sum(),
+        complete: s.complete,
+        keys_off,
+    }))
+}
+
 /// Seeds one database; `ahead` is what was read of it before the environment's lock was held.
 pub async fn seed(
     request: &Request<'_>,
@@ -243,7 +274,7 @@ pub async fn seed(
 ) -> Result<Outcome, DataError> {
     let wrap = |source: EngineError| DataError::Engine { db: request.db.clone(), source };
     let started = Instant::now();
-    let (mut session, Known { previous, catalog, loaders }) = match ahead {
+    let (mut session, Known { previous, mut catalog, loaders }) = match ahead {
         Some(ahead) => ahead.map_err(wrap)?.confirm().await.map_err(wrap)?,
         None => (Session::connect(request.target).await.map_err(wrap)?, Known::default()),
     };
@@ -277,6 +308,16 @@ pub async fn seed(
             kept: Vec::new(),
             skipped: Some(reason),
         });
+    }
+    // A load that did not end (killed, the machine stopped) may have left keys off: they come
+    // back first, their tables emptied as that load had them, so that the plan and the checks
+    // below read the schema whole (a primary key missing there would be generated as any
+    // column, and collide when it comes back). Only a seeding that did not end can leave them.
+    if previous.as_ref().is_none_or(|p| !p.complete)
+        && session.load_pending().await.map_err(wrap)?
+    {
+        session.mend_load().await.map_err(wrap)?;
+        catalog = None;
     }
     let masked = match (&request.file.masked.source, request.sources) {
         (None, _) => None,

@@ -56,6 +56,10 @@ pub enum Script<'a> {
     Redis(&'a [Vec<String>]),
 }
 
+/// The dbtwin_state key under which what a load took away ([`Restore`]) is kept until it is
+/// back: written before anything is dropped, so a load that did not end leaves it behind.
+pub(in crate::engine) const RESTORE_KEY: &str = "seed_restore";
+
 /// What loading took away and must put back, as the server printed it: per table its primary and
 /// unique keys and indexes, then every foreign key. Recreated under the same names and
 /// definitions, so `status` and `diff` see no drift.
@@ -464,6 +468,33 @@ impl Session {
         match &mut self.inner {
             Inner::Postgres(s) => s.recover_load(tables).await,
             Inner::Mysql(s) => s.recover_load(tables).await,
+            Inner::Redis(_) => Ok(()),
+        }
+    }
+
+    /// Whether a load that did not end (killed, or the machine stopped) left what it took off
+    /// for the next load to put back: keys, indexes, foreign keys, and on MySQL and MariaDB
+    /// triggers. Reads only.
+    pub async fn load_pending(&mut self) -> Result<bool, EngineError> {
+        if matches!(self.inner, Inner::Redis(_)) {
+            return Ok(false);
+        }
+        if self.state(RESTORE_KEY).await?.is_some() {
+            return Ok(true);
+        }
+        match &mut self.inner {
+            Inner::Mysql(s) => s.triggers_pending().await,
+            Inner::Postgres(_) | Inner::Redis(_) => Ok(false),
+        }
+    }
+
+    /// Puts back what a load that did not end left off ([`Session::load_pending`]), emptying
+    /// the tables whose keys it took off first (that load had emptied them; rows it left there
+    /// could break the keys). Nothing to do: nothing touched.
+    pub async fn mend_load(&mut self) -> Result<(), EngineError> {
+        match &mut self.inner {
+            Inner::Postgres(s) => s.mend_load().await,
+            Inner::Mysql(s) => s.mend_load().await,
             Inner::Redis(_) => Ok(()),
         }
     }

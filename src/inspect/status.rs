@@ -1,12 +1,14 @@
 //! `status`, the reading part: for one database, what version its server runs, whether it
 //! answers, where its migrations stand (dbtwin's own history, or another tool's history table set
 //! against the folder), its schema fingerprint and whether the schema changed since the last
-//! migration, and how many tables and rows it holds. Only reads: a URL's session is read-only.
+//! migration, how many tables and rows it holds, and its last seeding (whether it ended, whether
+//! it left keys off). Only reads: a URL's session is read-only.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::data::load::{self, Seeding};
 use crate::engine::{EngineError, Session, Target};
 use crate::migrate::apply::{self, FINGERPRINT_KEY};
 use crate::migrate::discover::{Discovered, MigrationKind};
@@ -60,6 +62,9 @@ pub struct DatabaseStatus {
     pub migrated_fingerprint: Option<String>,
     pub tables: Option<usize>,
     pub approx_rows: Option<u64>,
+    /// The last seeding dbtwin did here, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeding: Option<Seeding>,
     /// Why the database is not what its profile and migrations say (empty: no drift).
     pub drift: Vec<String>,
     pub warnings: Vec<String>,
@@ -174,10 +179,26 @@ async fn read(
             status.warnings.push(format!("applied migration {unknown} is not in the folder"));
         }
     }
+    status.seeding = load::seeding(session).await?;
+    let keys_off = status.seeding.as_ref().is_some_and(|s| s.keys_off);
+    match &status.seeding {
+        // Keys off change the fingerprint: the schema is compared once they are back.
+        Some(s) if s.keys_off => status.drift.push(
+            "a seeding did not end and left its tables' keys and indexes off (the schema is \
+             compared again once they are back): `dbtwin seed` puts them back"
+                .into(),
+        ),
+        Some(s) if !s.complete => status.drift.push(
+            "the last seeding did not end (still running, or stopped): `dbtwin seed` redoes it"
+                .into(),
+        ),
+        _ => {}
+    }
     if kind != EngineKind::Redis {
         status.migrated_fingerprint = session.state(FINGERPRINT_KEY).await?;
         if let (Some(now), Some(then)) = (&status.fingerprint, &status.migrated_fingerprint)
             && now != then
+            && !keys_off
         {
             status.drift.push("schema changed since the last migration".into());
         }

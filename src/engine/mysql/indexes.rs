@@ -15,10 +15,8 @@ use mysql_async::prelude::Queryable;
 
 use super::{Session, ident, query_error};
 use crate::engine::EngineError;
-use crate::engine::session::Restore;
+use crate::engine::session::{RESTORE_KEY, Restore};
 
-/// The dbtwin_state key holding what a load took away, until it put it back.
-const RESTORE_KEY: &str = "seed_restore";
 /// Marks a query of a restore that must find no row.
 pub(super) const EXPECT_EMPTY: &str = "/* dbtwin:expect-empty */ ";
 
@@ -128,6 +126,20 @@ impl Session {
         self.prepare_load(tables, true).await?;
         self.restore_pending_triggers().await?;
         self.put_back_pending().await
+    }
+
+    /// [`crate::engine::Session::mend_load`]: the tables whose indexes the record holds.
+    pub(in crate::engine) async fn mend_load(&mut self) -> Result<(), EngineError> {
+        let tables: Vec<String> = match self.state(RESTORE_KEY).await? {
+            Some(json) => serde_json::from_str::<Restore>(&json)
+                .unwrap_or_default()
+                .keys
+                .into_iter()
+                .map(|(table, _)| table)
+                .collect(),
+            None => Vec::new(),
+        };
+        self.recover_load(&tables).await
     }
 
     /// What an interrupted load took away and never put back: added again now (what exists

@@ -65,7 +65,7 @@ impl Session {
 
 impl Session {
     /// Whether a load took triggers off and did not put them back.
-    pub(super) async fn triggers_pending(&mut self) -> Result<bool, EngineError> {
+    pub(in crate::engine) async fn triggers_pending(&mut self) -> Result<bool, EngineError> {
         Ok(self.state(TRIGGERS_KEY).await?.is_some())
     }
 

@@ -26,10 +26,8 @@ use tokio_postgres::types::Type;
 use super::{Session, ident, query_error, server_message};
 use crate::engine::EngineError;
 use crate::engine::bulk::{self, Format};
-use crate::engine::session::Restore;
+use crate::engine::session::{RESTORE_KEY, Restore};
 
-/// The dbtwin_state key under which a pending restore is kept until the load has finished.
-const RESTORE_KEY: &str = "seed_restore";
 /// Marks a foreign key whose referencing columns lead a btree index: its validation merges the
 /// two indexes. A comment, so the statement stays valid SQL as it is recorded.
 const INDEXED: &str = "/* indexed */ ";
@@ -303,6 +301,14 @@ impl Session {
         }
         let restore: Restore = serde_json::from_str(&pending).unwrap_or_default();
         self.put_back(&restore).await
+    }
+
+    /// [`crate::engine::Session::mend_load`]: the recorded tables are the server's own names.
+    pub(in crate::engine) async fn mend_load(&mut self) -> Result<(), EngineError> {
+        let Some(pending) = self.state(RESTORE_KEY).await? else { return Ok(()) };
+        let restore: Restore = serde_json::from_str(&pending).unwrap_or_default();
+        let names: Vec<String> = restore.keys.iter().map(|(table, _)| table.clone()).collect();
+        self.recover(&names, true).await
     }
 
     /// After a load of `tables` that failed: they are emptied and what the load took away

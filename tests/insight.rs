@@ -300,6 +300,7 @@ async fn status_check_passes_on_fresh_demos_that_diff_the_same_until_hand_change
             "name",
             "pinned",
             "reachable",
+            "seeding",
             "server_version",
             "tables",
             "warnings",
@@ -316,6 +317,14 @@ async fn status_check_passes_on_fresh_demos_that_diff_the_same_until_hand_change
         assert_eq!(r["migrations"], clean_migrations("dbtwin", applied, true), "{name}");
         assert_eq!(r["drift"], json!([]), "{name}");
         assert_eq!(r["warnings"], json!([]), "{name}");
+        // `up` seeded it, to the end, every key back.
+        let seeding = &r["seeding"];
+        assert_eq!(seeding["complete"], true, "{name}: {seeding}");
+        assert_eq!(seeding["keys_off"], false, "{name}: {seeding}");
+        assert!(seeding["rows"].as_u64().unwrap() > 0, "{name}: {seeding}");
+        let file =
+            dir.path().join("seeds/shop").join(format!("{}.yaml", name.split('.').next().unwrap()));
+        assert_eq!(seeding["file"], file.to_str().unwrap(), "{name}");
         if sql {
             let fingerprint = r["fingerprint"].as_str().unwrap();
             assert_eq!(fingerprint.len(), 16, "{name}");

@@ -393,18 +393,49 @@ fn boot_id() -> String {
         .unwrap_or_else(|_| UNKNOWN_BOOT.to_string())
 }
 
-/// Who holds a lock: `host:boot:pid`.
+/// When process `pid` of this machine started (clock ticks since boot: `/proc/PID/stat`, field
+/// 22) and whether it has exited and only waits to be reaped (state `Z`); `None` without such a
+/// process, or without `/proc`.
+fn process_start(pid: u32) -> Option<(u64, bool)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 2, the command's name, is in parentheses and may hold both spaces and parentheses.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let start = fields.get(19)?.parse().ok()?;
+    Some((start, fields.first() == Some(&"Z")))
+}
+
+/// Who holds a lock: `host:boot:pid:start`, the process's start making its pid unambiguous
+/// (`host:boot:pid` where it cannot be read).
 fn lock_owner() -> String {
-    format!("{}:{}:{}", hostname(), boot_id(), std::process::id())
+    let pid = std::process::id();
+    let owner = format!("{}:{}:{pid}", hostname(), boot_id());
+    match process_start(pid) {
+        Some((start, _)) => format!("{owner}:{start}"),
+        None => owner,
+    }
+}
+
+/// A lock's owner for people: `pid 123 on host` (its boot and start time identify it, and say
+/// nothing to a reader); as it is when it is not dbtwin's format.
+fn describe_owner(owner: &str) -> String {
+    match owner.split(':').collect::<Vec<_>>()[..] {
+        [host, _, pid] | [host, _, pid, _] => format!("pid {pid} on {host}"),
+        _ => owner.to_string(),
+    }
 }
 
 /// Whether the process that holds a lock is gone. Decidable only for an owner on this host, on a
 /// system with `/proc`: a different boot means the machine restarted since; else its pid must
-/// have exited. Anything undecidable counts as alive: a lock is never taken from a live `up`.
+/// have exited (a process that exited and was not reaped yet counts as gone), or belong to a
+/// process that started at another time than the owner (the pid was used again). Anything
+/// undecidable counts as alive: a lock is never taken from a live `up`.
 fn owner_is_gone(owner: &str) -> bool {
-    let mut parts = owner.rsplitn(3, ':');
-    let (Some(pid), Some(boot), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
+    let parts: Vec<&str> = owner.split(':').collect();
+    let (host, boot, pid, start) = match parts[..] {
+        [host, boot, pid] => (host, boot, pid, None),
+        [host, boot, pid, start] => (host, boot, pid, start.parse::<u64>().ok()),
+        _ => return false,
     };
     let (this_host, this_boot) = (hostname(), boot_id());
     if host != this_host || this_host == UNKNOWN_HOST || this_boot == UNKNOWN_BOOT {
@@ -413,10 +444,16 @@ fn owner_is_gone(owner: &str) -> bool {
     if !std::path::Path::new("/proc/self").exists() {
         return false;
     }
-    boot != this_boot
-        || pid
-            .parse::<u32>()
-            .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+    if boot != this_boot {
+        return true;
+    }
+    let Ok(pid) = pid.parse::<u32>() else { return false };
+    match process_start(pid) {
+        Some((_, true)) => true,
+        Some((now, false)) => start.is_some_and(|start| start != now),
+        // Unreadable while the process exists: alive, as far as anyone can tell.
+        None => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+    }
 }
 
 /// A held environment lock.
@@ -472,20 +509,23 @@ async fn acquire_lock<R: Runtime>(
                 };
                 last_owner = holder.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
                 if !owner_is_gone(&last_owner) {
-                    return Err(ProvisionError::Locked { env: env.to_string(), owner: last_owner });
+                    let owner = describe_owner(&last_owner);
+                    return Err(ProvisionError::Locked { env: env.to_string(), owner });
                 }
                 // The holder died without releasing it (killed, machine restarted): take it
                 // over, removing exactly that container (by id, never by name, which a live
                 // process may have taken in between).
                 rt.remove_container(&holder.id).await?;
                 taken_over = true;
-                events
-                    .emit(Event::LockTakenOver { env: env.to_string(), owner: last_owner.clone() });
+                events.emit(Event::LockTakenOver {
+                    env: env.to_string(),
+                    owner: describe_owner(&last_owner),
+                });
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ProvisionError::Locked { env: env.to_string(), owner: last_owner })
+    Err(ProvisionError::Locked { env: env.to_string(), owner: describe_owner(&last_owner) })
 }
 
 /// Decides every database's action, refusing before any change when a container differs from
@@ -1247,7 +1287,10 @@ pub async fn down<R: Runtime>(
         for lock in rt.list_containers(&filter.clone().eq(labels::KIND, labels::KIND_LOCK)).await? {
             let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
             if !owner_is_gone(&owner) {
-                locked.insert(lock.label(labels::ENV).unwrap_or("?").to_string(), owner);
+                locked.insert(
+                    lock.label(labels::ENV).unwrap_or("?").to_string(),
+                    describe_owner(&owner),
+                );
             }
         }
     }
@@ -1849,6 +1892,26 @@ mod tests {
         assert!(owner_is_gone(&format!("{host}:an-earlier-boot:1")), "the machine restarted since");
         assert!(!owner_is_gone("another-machine:some-boot:1"), "another host cannot be checked");
         assert!(!owner_is_gone("an-old-format:1"));
+        // Written before the start was recorded: the pid alone decides.
+        assert!(!owner_is_gone(&format!("{host}:{}:{}", boot_id(), std::process::id())));
+        // The pid used again by a process that started at another time.
+        let (start, _) = process_start(std::process::id()).expect("this process has a /proc entry");
+        let reused = format!("{host}:{}:{}:{}", boot_id(), std::process::id(), start + 1);
+        assert!(owner_is_gone(&reused), "{reused}");
+        // Exited, not reaped yet (what a `kill -9` leaves until its parent waits).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let zombie = format!("{host}:{}:{}", boot_id(), child.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while process_start(child.id()).is_some_and(|(_, exited)| !exited) {
+            assert!(std::time::Instant::now() < deadline, "`true` never exited");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(owner_is_gone(&zombie), "{zombie}");
+        child.wait().unwrap();
+        assert!(owner_is_gone(&zombie), "reaped: {zombie}");
+        assert_eq!(describe_owner("vm:a-boot:42:9001"), "pid 42 on vm");
+        assert_eq!(describe_owner("vm:a-boot:42"), "pid 42 on vm");
+        assert_eq!(describe_owner("unknown"), "unknown");
     }
 
     #[test]

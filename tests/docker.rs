@@ -430,6 +430,8 @@ async fn the_environment_lock_refuses_a_live_holder_and_takes_over_a_dead_one() 
     let out = up(&env, &pair_profiles(), &[]).await;
     assert_eq!(out.status.code(), Some(dbtwin::exit::LOCKED), "{}", stderr(&out));
     assert!(stderr(&out).contains("is being changed by another dbtwin"), "{}", stderr(&out));
+    let holder = format!("(pid {} on {hostname})", std::process::id());
+    assert!(stderr(&out).contains(&holder), "{}", stderr(&out));
     assert!(
         rt.list_containers(
             &LabelFilter::default().eq(labels::ENV, &env).eq(labels::KIND, labels::KIND_DATABASE)

@@ -1267,6 +1267,19 @@ pub struct Removed {
     pub skipped: Vec<String>,
 }
 
+/// The live dbtwin run that holds an environment's lock now, as people read it (`pid N on
+/// HOST`); `None` when none does (a lock whose holder is gone holds nothing).
+pub async fn lock_holder<R: Runtime>(
+    rt: &R,
+    env: &EnvName,
+) -> Result<Option<String>, ProvisionError> {
+    let Some(lock) = rt.inspect_container(&labels::lock_name(env.as_str())).await? else {
+        return Ok(None);
+    };
+    let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown");
+    Ok((!owner_is_gone(owner)).then(|| describe_owner(owner)))
+}
+
 /// Removes an environment (or, with `None`, every environment) and everything it holds. An
 /// environment whose lock a live `up` holds is not pulled out from under it: for one environment
 /// that is an error, for all of them it is skipped and reported. `force` removes it anyway (a

@@ -643,8 +643,9 @@ async fn inference_keeps_edge_constraints() {
 }
 
 /// A seeding killed while its keys are off (SIGKILL: nothing of dbtwin's runs after it) leaves
-/// them off and its record incomplete; `status` says so in words and fails `--check`, and the next
-/// `seed` takes over the dead run's lock, loads again and puts the keys back.
+/// them off and its record incomplete; `status` says so in words (naming the run while it lives)
+/// and fails `--check`, and the next `seed` takes over the dead run's lock, loads again and puts
+/// the keys back.
 #[tokio::test]
 async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
     let Some(rt) = docker().await else { return };
@@ -666,7 +667,8 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
     let mut up = dbtwin();
     up.args(["up", "-p", p, "--env", &env]);
     assert_success(&run(up).await);
-    let a = pg(&env_urls(&env).await["A_MAIN_URL"]).await;
+    let urls = env_urls(&env).await;
+    let a = pg(&urls["A_MAIN_URL"]).await;
     let status = || async {
         let mut cmd = dbtwin();
         cmd.args(["status", "--json", "--env", &env]);
@@ -695,16 +697,38 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    // Frozen there (SIGSTOP): alive, holding the environment, its keys off.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    let frozen = status().await;
+    let drift = frozen["drift"].to_string();
+    assert!(
+        drift.contains("the seeding has not ended, its tables' keys and indexes off meanwhile")
+            && drift.contains(&format!("pid {pid} on ")),
+        "{drift}"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 
     let killed = status().await;
     let drift = killed["drift"].to_string();
-    assert!(drift.contains("keys and indexes off") && drift.contains("`dbtwin seed`"), "{drift}");
+    assert!(
+        drift
+            .contains("a seeding stopped before its end and left its tables' keys and indexes off")
+            && drift.contains("`dbtwin seed` puts them back"),
+        "{drift}"
+    );
     // The keys off change the fingerprint; that is said once, as their absence.
     assert!(!drift.contains("schema changed"), "{drift}");
     assert_eq!(killed["seeding"]["complete"], false, "{killed:#}");
     assert_eq!(killed["seeding"]["keys_off"], true, "{killed:#}");
+    // By URL, with no lock to look at: it cannot say whether the run still lives.
+    let mut by_url = dbtwin();
+    by_url.args(["status", "--json", "--url", &urls["A_MAIN_URL"]]);
+    let out = run(by_url).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drift = json["databases"][0]["drift"].to_string();
+    assert!(drift.contains("the last seeding did not end (still running, or stopped)"), "{drift}");
     let mut check = dbtwin();
     check.args(["status", "--check", "--env", &env]);
     let out = run(check).await;

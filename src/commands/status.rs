@@ -70,6 +70,10 @@ async fn environment_targets(
     };
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
+    let lock = match crate::provision::lock_holder(&rt, &env).await? {
+        Some(holder) => status::Lock::Held(holder),
+        None => status::Lock::Free,
+    };
     let chosen = chosen(&dbs, &args.targets, &env)?;
     let mut out = Vec::new();
     for d in chosen {
@@ -83,11 +87,13 @@ async fn environment_targets(
                 pinned: Some(db.version.clone()),
                 migrations: db.migrations.as_ref().map(|m| m.dir.clone()),
                 command: db.migrations.as_ref().and_then(|m| m.command.clone()),
+                lock: lock.clone(),
             },
             None => Expected {
                 pinned: PinnedVersion::parse(&d.version).ok(),
                 migrations: d.migrations.as_ref().map(|m| m.dir.clone()),
                 command: d.migrations.as_ref().and_then(|m| m.command.clone()),
+                lock: lock.clone(),
             },
         };
         let target = match (d.engine, &d.endpoint, &d.credentials, d.state.is_running()) {

@@ -23,6 +23,20 @@ pub struct Expected {
     pub migrations: Option<PathBuf>,
     /// The team's own tool runs the migrations: read its history, not dbtwin's.
     pub command: Option<String>,
+    /// Whether a dbtwin run holds the database's environment now.
+    pub lock: Lock,
+}
+
+/// An environment's lock as `status` found it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Lock {
+    /// Not looked at: a database given by URL.
+    #[default]
+    Unknown,
+    /// No live run holds it: a seeding that did not end has stopped.
+    Free,
+    /// A live run holds it (`pid N on HOST`): a seeding that did not end may be under way.
+    Held(String),
 }
 
 /// Where one database's migrations stand.
@@ -181,18 +195,27 @@ async fn read(
     }
     status.seeding = load::seeding(session).await?;
     let keys_off = status.seeding.as_ref().is_some_and(|s| s.keys_off);
-    match &status.seeding {
-        // Keys off change the fingerprint: the schema is compared once they are back.
-        Some(s) if s.keys_off => status.drift.push(
-            "a seeding did not end and left its tables' keys and indexes off (the schema is \
-             compared again once they are back): `dbtwin seed` puts them back"
-                .into(),
-        ),
-        Some(s) if !s.complete => status.drift.push(
-            "the last seeding did not end (still running, or stopped): `dbtwin seed` redoes it"
-                .into(),
-        ),
-        _ => {}
+    // Keys off change the fingerprint: the schema is compared once they are back.
+    let unfinished = status.seeding.as_ref().filter(|s| s.keys_off || !s.complete);
+    if let Some(s) = unfinished {
+        let off = if s.keys_off { ", its tables' keys and indexes off meanwhile" } else { "" };
+        status.drift.push(match &expected.lock {
+            Lock::Held(holder) => {
+                format!("the seeding has not ended{off}; {holder} holds the environment now")
+            }
+            Lock::Free if s.keys_off => {
+                "a seeding stopped before its end and left its tables' keys and indexes off (the \
+                 schema is compared again once they are back): `dbtwin seed` puts them back"
+                    .to_string()
+            }
+            Lock::Free => {
+                "the last seeding stopped before its end: `dbtwin seed` redoes it".to_string()
+            }
+            Lock::Unknown => format!(
+                "the last seeding did not end (still running, or stopped){off}: `dbtwin seed` \
+                 finishes it"
+            ),
+        });
     }
     if kind != EngineKind::Redis {
         status.migrated_fingerprint = session.state(FINGERPRINT_KEY).await?;

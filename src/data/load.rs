@@ -238,7 +238,7 @@ async fn read_previous(session: &mut Session) -> Result<Option<Seeded>, EngineEr
 /// A database's last seeding as `status` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Seeding {
-    /// The seed file, as the profile named it.
+    /// The seed file's path, as dbtwin resolved it from the profile.
     pub file: String,
     pub seed: u64,
     /// When it ended (UTC, RFC 3339); empty while it has not.

@@ -47,9 +47,11 @@
 //! no original email in the twin (one count joining the twin's users with every original email,
 //! computed from the same formula that filled the source).
 //!
-//! Environment: `DBTWIN_BENCH_RUNS` (default 3, medians), `DBTWIN_BENCH_USERS` (default
-//! 1,000,000), `DBTWIN_BENCH_ORDERS` (default 3× the users), `DBTWIN_BENCH_LARGE_USERS` (default
-//! 4× the users; 0 skips the memory step) and `DBTWIN_BENCH_LARGE_ORDERS` (default 3× those).
+//! Environment: `DBTWIN_BENCH_RUNS` (default 3, medians), `DBTWIN_BENCH_SUBSET_REPEATS` (the
+//! subset's copies per run, each side; default 3: a subset takes a second, and single ones
+//! spread by ±15% here), `DBTWIN_BENCH_USERS` (default 1,000,000), `DBTWIN_BENCH_ORDERS`
+//! (default 3× the users), `DBTWIN_BENCH_LARGE_USERS` (default 4× the users; 0 skips the memory
+//! step) and `DBTWIN_BENCH_LARGE_ORDERS` (default 3× those).
 //!
 //! `DBTWIN_BENCH_KEEP=1` fills the source, leaves both environments up and prints the command the
 //! bench would time, for profiling by hand.
@@ -192,6 +194,9 @@ impl Size {
 
 struct Config {
     runs: usize,
+    /// Subset copies (each side) per run: a subset takes a second, and single ones spread by
+    /// ±15% on these machines, so their medians take more of them.
+    subset_repeats: usize,
     size: Size,
     /// The size the memory step grows to; `None` skips it.
     large: Option<Size>,
@@ -210,13 +215,14 @@ impl Config {
                 .ok_or_else(|| format!("{name} must be a positive whole number, not `{s}`")),
         };
         let runs = number("DBTWIN_BENCH_RUNS", 3, false)? as usize;
+        let subset_repeats = number("DBTWIN_BENCH_SUBSET_REPEATS", 3, false)? as usize;
         let users = number("DBTWIN_BENCH_USERS", USERS, false)?;
         let orders = number("DBTWIN_BENCH_ORDERS", users * ORDERS_PER_USER, false)?;
         let large_users = number("DBTWIN_BENCH_LARGE_USERS", users * LARGE_FACTOR, true)?;
         let large_orders =
             number("DBTWIN_BENCH_LARGE_ORDERS", large_users * orders / users, large_users == 0)?;
         let large = (large_users > 0).then_some(Size { users: large_users, orders: large_orders });
-        Ok(Config { runs, size: Size { users, orders }, large })
+        Ok(Config { runs, subset_repeats, size: Size { users, orders }, large })
     }
 }
 
@@ -236,9 +242,11 @@ fn bench() -> Result<(), String> {
     let started = Instant::now();
 
     println!(
-        "mask: {} → a twin, PostgreSQL 17 on both sides (tmpfs, throwaway), {} run(s), medians",
+        "mask: {} → a twin, PostgreSQL 17 on both sides (tmpfs, throwaway), {} run(s) ({} of \
+         the subset), medians",
         cfg.size.show(),
-        cfg.runs
+        cfg.runs,
+        cfg.runs * cfg.subset_repeats
     );
     println!("context: {}", context());
 
@@ -295,28 +303,39 @@ fn bench() -> Result<(), String> {
         figures.analyzed.push(timed(Statistics::Analyze, Format::Text, "it with statistics")?);
         figures.binary.push(timed(Statistics::None, Format::Binary, "the binary whole copy")?);
 
-        // Masked subset.
-        rt.block_on(reset(&twin_url))?;
-        let t = masked_copy(&twin_env, true)?;
-        rt.block_on(verify(&twin_url, expected, Some(cfg.size.users)))
-            .map_err(|e| format!("after the masked subset: {e}"))?;
-        figures.subset_size = rt.block_on(table_bytes(&twin_url))?;
-        figures.masked_subset.push(t);
-
-        // Baseline subset, the same three.
+        // The subsets, masked then the same three baselines, several times in a row.
         let timed = |statistics, format, what: &str| {
             let t = rt.block_on(baseline(&prod_url, &twin_url, true, format, statistics))?;
             rt.block_on(verify(&twin_url, expected, None))
                 .map_err(|e| format!("after {what}: {e}"))?;
             Ok::<_, String>(t)
         };
-        figures.baseline_subset.push(timed(Statistics::None, Format::Text, "the baseline subset")?);
-        figures.analyzed_subset.push(timed(
-            Statistics::Analyze,
-            Format::Text,
-            "it with statistics",
-        )?);
-        figures.binary_subset.push(timed(Statistics::None, Format::Binary, "the binary subset")?);
+        for _ in 0..cfg.subset_repeats {
+            // Masked subset.
+            rt.block_on(reset(&twin_url))?;
+            let t = masked_copy(&twin_env, true)?;
+            rt.block_on(verify(&twin_url, expected, Some(cfg.size.users)))
+                .map_err(|e| format!("after the masked subset: {e}"))?;
+            figures.subset_size = rt.block_on(table_bytes(&twin_url))?;
+            figures.masked_subset.push(t);
+
+            // Baseline subset, the same three.
+            figures.baseline_subset.push(timed(
+                Statistics::None,
+                Format::Text,
+                "the baseline subset",
+            )?);
+            figures.analyzed_subset.push(timed(
+                Statistics::Analyze,
+                Format::Text,
+                "it with statistics",
+            )?);
+            figures.binary_subset.push(timed(
+                Statistics::None,
+                Format::Binary,
+                "the binary subset",
+            )?);
+        }
     }
     figures.subset_counts = expected;
 

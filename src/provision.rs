@@ -405,22 +405,19 @@ fn process_start(pid: u32) -> Option<(u64, bool)> {
     Some((start, fields.first() == Some(&"Z")))
 }
 
-/// Who holds a lock: `host:boot:pid:start`, the process's start making its pid unambiguous
-/// (`host:boot:pid` where it cannot be read).
-fn lock_owner() -> String {
+/// Who holds a lock: `host:boot:pid` ([`labels::LOCK_OWNER`]), and when that process started
+/// ([`labels::LOCK_START`]) where that can be read.
+fn lock_owner() -> (String, Option<u64>) {
     let pid = std::process::id();
-    let owner = format!("{}:{}:{pid}", hostname(), boot_id());
-    match process_start(pid) {
-        Some((start, _)) => format!("{owner}:{start}"),
-        None => owner,
-    }
+    (format!("{}:{}:{pid}", hostname(), boot_id()), process_start(pid).map(|(start, _)| start))
 }
 
-/// A lock's owner for people: `pid 123 on host` (its boot and start time identify it, and say
-/// nothing to a reader); as it is when it is not dbtwin's format.
+/// A lock's owner for people: `pid 123 on host` (its boot id says nothing to a reader); as it is
+/// when it is not dbtwin's format.
 fn describe_owner(owner: &str) -> String {
-    match owner.split(':').collect::<Vec<_>>()[..] {
-        [host, _, pid] | [host, _, pid, _] => format!("pid {pid} on {host}"),
+    let mut parts = owner.rsplitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(pid), Some(_), Some(host)) => format!("pid {pid} on {host}"),
         _ => owner.to_string(),
     }
 }
@@ -428,14 +425,12 @@ fn describe_owner(owner: &str) -> String {
 /// Whether the process that holds a lock is gone. Decidable only for an owner on this host, on a
 /// system with `/proc`: a different boot means the machine restarted since; else its pid must
 /// have exited (a process that exited and was not reaped yet counts as gone), or belong to a
-/// process that started at another time than the owner (the pid was used again). Anything
-/// undecidable counts as alive: a lock is never taken from a live `up`.
-fn owner_is_gone(owner: &str) -> bool {
-    let parts: Vec<&str> = owner.split(':').collect();
-    let (host, boot, pid, start) = match parts[..] {
-        [host, boot, pid] => (host, boot, pid, None),
-        [host, boot, pid, start] => (host, boot, pid, start.parse::<u64>().ok()),
-        _ => return false,
+/// process that started at another time than the owner's `start` (the pid was used again).
+/// Anything undecidable counts as alive: a lock is never taken from a live `up`.
+fn owner_is_gone(owner: &str, start: Option<&str>) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(pid), Some(boot), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
     };
     let (this_host, this_boot) = (hostname(), boot_id());
     if host != this_host || this_host == UNKNOWN_HOST || this_boot == UNKNOWN_BOOT {
@@ -450,10 +445,16 @@ fn owner_is_gone(owner: &str) -> bool {
     let Ok(pid) = pid.parse::<u32>() else { return false };
     match process_start(pid) {
         Some((_, true)) => true,
-        Some((now, false)) => start.is_some_and(|start| start != now),
+        Some((now, false)) => start.and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s != now),
         // Unreadable while the process exists: alive, as far as anyone can tell.
         None => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
     }
+}
+
+/// A lock container's holder, as people read it, unless it is gone.
+fn live_holder(lock: &ContainerInfo) -> Option<String> {
+    let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown");
+    (!owner_is_gone(owner, lock.label(labels::LOCK_START))).then(|| describe_owner(owner))
 }
 
 /// A held environment lock.
@@ -477,7 +478,11 @@ async fn acquire_lock<R: Runtime>(
     let mut lock_labels = base_labels(env, labels::KIND_LOCK, run);
     // Not part of the run: teardown (by run label) must not release the lock before it is done.
     lock_labels.remove(labels::RUN);
-    lock_labels.insert(labels::LOCK_OWNER.to_string(), lock_owner());
+    let (owner, start) = lock_owner();
+    lock_labels.insert(labels::LOCK_OWNER.to_string(), owner);
+    if let Some(start) = start {
+        lock_labels.insert(labels::LOCK_START.to_string(), start.to_string());
+    }
     let spec = ContainerSpec {
         name: name.clone(),
         image: image.to_string(),
@@ -508,8 +513,7 @@ async fn acquire_lock<R: Runtime>(
                     continue;
                 };
                 last_owner = holder.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
-                if !owner_is_gone(&last_owner) {
-                    let owner = describe_owner(&last_owner);
+                if let Some(owner) = live_holder(&holder) {
                     return Err(ProvisionError::Locked { env: env.to_string(), owner });
                 }
                 // The holder died without releasing it (killed, machine restarted): take it
@@ -1276,8 +1280,7 @@ pub async fn lock_holder<R: Runtime>(
     let Some(lock) = rt.inspect_container(&labels::lock_name(env.as_str())).await? else {
         return Ok(None);
     };
-    let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown");
-    Ok((!owner_is_gone(owner)).then(|| describe_owner(owner)))
+    Ok(live_holder(&lock))
 }
 
 /// Removes an environment (or, with `None`, every environment) and everything it holds. An
@@ -1298,12 +1301,8 @@ pub async fn down<R: Runtime>(
     let mut locked: BTreeMap<String, String> = BTreeMap::new();
     if !force {
         for lock in rt.list_containers(&filter.clone().eq(labels::KIND, labels::KIND_LOCK)).await? {
-            let owner = lock.label(labels::LOCK_OWNER).unwrap_or("unknown").to_string();
-            if !owner_is_gone(&owner) {
-                locked.insert(
-                    lock.label(labels::ENV).unwrap_or("?").to_string(),
-                    describe_owner(&owner),
-                );
+            if let Some(owner) = live_holder(&lock) {
+                locked.insert(lock.label(labels::ENV).unwrap_or("?").to_string(), owner);
             }
         }
     }
@@ -1878,7 +1877,7 @@ mod tests {
     #[tokio::test]
     async fn down_all_skips_an_environment_a_live_up_holds_and_force_does_not() {
         let rt = FakeRuntime::default();
-        let live = [(labels::LOCK_OWNER, lock_owner())];
+        let live = [(labels::LOCK_OWNER, lock_owner().0)];
         rt.insert_container(container("dbtwin-a.lock", "a", labels::KIND_LOCK, &live));
         rt.insert_container(container("dbtwin-a.x.main", "a", labels::KIND_DATABASE, &[]));
         rt.insert_container(container("dbtwin-b.x.main", "b", labels::KIND_DATABASE, &[]));
@@ -1899,18 +1898,24 @@ mod tests {
 
     #[test]
     fn lock_owners_are_gone_only_when_that_is_certain() {
-        assert!(!owner_is_gone(&lock_owner()), "this process is alive");
+        let (owner, start) = lock_owner();
+        let start = start.expect("this process has a /proc entry").to_string();
+        assert!(!owner_is_gone(&owner, Some(&start)), "this process is alive");
+        assert!(!owner_is_gone(&owner, None), "written by a dbtwin that recorded no start");
         let host = hostname();
-        assert!(owner_is_gone(&format!("{host}:{}:999999999", boot_id())), "no such pid");
-        assert!(owner_is_gone(&format!("{host}:an-earlier-boot:1")), "the machine restarted since");
-        assert!(!owner_is_gone("another-machine:some-boot:1"), "another host cannot be checked");
-        assert!(!owner_is_gone("an-old-format:1"));
-        // Written before the start was recorded: the pid alone decides.
-        assert!(!owner_is_gone(&format!("{host}:{}:{}", boot_id(), std::process::id())));
+        assert!(owner_is_gone(&format!("{host}:{}:999999999", boot_id()), None), "no such pid");
+        assert!(
+            owner_is_gone(&format!("{host}:an-earlier-boot:1"), None),
+            "the machine restarted since"
+        );
+        assert!(
+            !owner_is_gone("another-machine:some-boot:1", None),
+            "another host cannot be checked"
+        );
+        assert!(!owner_is_gone("an-old-format:1", None));
         // The pid used again by a process that started at another time.
-        let (start, _) = process_start(std::process::id()).expect("this process has a /proc entry");
-        let reused = format!("{host}:{}:{}:{}", boot_id(), std::process::id(), start + 1);
-        assert!(owner_is_gone(&reused), "{reused}");
+        let later = (start.parse::<u64>().unwrap() + 1).to_string();
+        assert!(owner_is_gone(&owner, Some(&later)), "{owner} started at {later}");
         // Exited, not reaped yet (what a `kill -9` leaves until its parent waits).
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let zombie = format!("{host}:{}:{}", boot_id(), child.id());
@@ -1919,10 +1924,9 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "`true` never exited");
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert!(owner_is_gone(&zombie), "{zombie}");
+        assert!(owner_is_gone(&zombie, None), "{zombie}");
         child.wait().unwrap();
-        assert!(owner_is_gone(&zombie), "reaped: {zombie}");
-        assert_eq!(describe_owner("vm:a-boot:42:9001"), "pid 42 on vm");
+        assert!(owner_is_gone(&zombie, None), "reaped: {zombie}");
         assert_eq!(describe_owner("vm:a-boot:42"), "pid 42 on vm");
         assert_eq!(describe_owner("unknown"), "unknown");
     }

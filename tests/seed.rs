@@ -655,11 +655,18 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
     std::fs::write(
         dir.path().join("migrations/V1__schema.sql"),
         "CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, label text NOT NULL);
-         CREATE INDEX big_n ON big (n);",
+         CREATE INDEX big_n ON big (n);
+         CREATE TABLE note (big_id bigint NOT NULL REFERENCES big (id), body text NOT NULL);",
     )
     .unwrap();
     // Big enough that loading it takes a while after the keys are off (about a second here).
-    std::fs::write(dir.path().join("seed.yaml"), "tables:\n  big: { rows: 600000 }\n").unwrap();
+    // `note` has a foreign key and no key of its own: mending must empty it too, or its old
+    // rows would stop the foreign key to the emptied `big` from coming back.
+    std::fs::write(
+        dir.path().join("seed.yaml"),
+        "tables:\n  big: { rows: 600000 }\n  note: { rows: 1000 }\n",
+    )
+    .unwrap();
     let profile = write_profile(dir.path(), "p.yaml", &pg_profile(&[("a", 1)]));
     let p = profile.to_str().unwrap();
     let env = unique_env("seed-kill");
@@ -680,17 +687,28 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
     let before = status().await;
     assert_eq!(before["drift"], serde_json::json!([]), "{before:#}");
     assert_eq!(before["seeding"]["complete"], true, "{before:#}");
-    assert_eq!(before["seeding"]["rows"], 600_000, "{before:#}");
+    assert_eq!(before["seeding"]["rows"], 601_000, "{before:#}");
     assert_eq!(before["seeding"]["keys_off"], false, "{before:#}");
 
     let mut seed = dbtwin();
     seed.args(["seed", "--reseed", "--quiet", "-p", p, "--env", &env]);
-    let mut child = seed.spawn().unwrap();
+    // Killed on drop, so a failing assertion does not leave it stopped behind.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Reaped(seed.spawn().unwrap());
     let keys = "SELECT count(*) FROM pg_constraint WHERE conname = 'big_pkey'";
     let record = "SELECT count(*) FROM dbtwin_state WHERE name = 'seed_restore'";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        assert!(child.try_wait().unwrap().is_none(), "the seeding ended before its keys were off");
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "the seeding ended before its keys were off"
+        );
         assert!(std::time::Instant::now() < deadline, "the keys never went off");
         if scalar(&a, record).await == 1 && scalar(&a, keys).await == 0 {
             break;
@@ -698,7 +716,7 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     // Frozen there (SIGSTOP): alive, holding the environment, its keys off.
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
     let frozen = status().await;
     let drift = frozen["drift"].to_string();
@@ -707,8 +725,7 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
             && drift.contains(&format!("pid {pid} on ")),
         "{drift}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 
     let killed = status().await;
     let drift = killed["drift"].to_string();
@@ -748,6 +765,10 @@ async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
     assert_eq!(scalar(&a, keys).await, 1);
     assert_eq!(scalar(&a, "SELECT count(*) FROM pg_indexes WHERE indexname = 'big_n'").await, 1);
     assert_eq!(scalar(&a, "SELECT count(*) FROM big").await, 600_000);
+    assert_eq!(scalar(&a, "SELECT count(*) FROM note").await, 1000);
+    let fk =
+        "SELECT count(*) FROM pg_constraint WHERE conname = 'note_big_id_fkey' AND convalidated";
+    assert_eq!(scalar(&a, fk).await, 1);
     assert_eq!(scalar(&a, record).await, 0);
     let mut down = dbtwin();
     down.args(["down", "--env", &env]);

@@ -70,9 +70,11 @@ async fn environment_targets(
     };
     let rt = connect(g).await?;
     let dbs = environment_databases(&rt, &env).await?;
-    let lock = match crate::provision::lock_holder(&rt, &env).await? {
-        Some(holder) => status::Lock::Held(holder),
-        None => status::Lock::Free,
+    // Not knowing it leaves the rows less precise, never the command failed.
+    let lock = match crate::provision::lock_holder(&rt, &env).await {
+        Ok(Some(holder)) => status::Lock::Held(holder),
+        Ok(None) => status::Lock::Free,
+        Err(_) => status::Lock::Unknown,
     };
     let chosen = chosen(&dbs, &args.targets, &env)?;
     let mut out = Vec::new();

@@ -254,8 +254,12 @@ pub struct Seeding {
 }
 
 /// Reads a database's last seeding, without writing; `None` when dbtwin never seeded it.
-pub async fn seeding(session: &mut Session) -> Result<Option<Seeding>, EngineError> {
-    let keys_off = session.load_pending().await?;
+/// `keys_off`: [`Session::load_pending`], read by the caller (it means something without a
+/// seeding record too).
+pub async fn seeding(
+    session: &mut Session,
+    keys_off: bool,
+) -> Result<Option<Seeding>, EngineError> {
     Ok(read_previous(session).await?.map(|s| Seeding {
         file: s.file,
         seed: s.seed,
@@ -310,12 +314,10 @@ pub async fn seed(
         });
     }
     // A load that did not end (killed, the machine stopped) may have left keys off: they come
-    // back first, their tables emptied as that load had them, so that the plan and the checks
+    // back first, the tables that load emptied emptied again, so that the plan and the checks
     // below read the schema whole (a primary key missing there would be generated as any
-    // column, and collide when it comes back). Only a seeding that did not end can leave them.
-    if previous.as_ref().is_none_or(|p| !p.complete)
-        && session.load_pending().await.map_err(wrap)?
-    {
+    // column, and collide when it comes back).
+    if session.load_pending().await.map_err(wrap)? {
         session.mend_load().await.map_err(wrap)?;
         catalog = None;
     }

@@ -67,6 +67,11 @@ pub(in crate::engine) const RESTORE_KEY: &str = "seed_restore";
 pub struct Restore {
     pub keys: Vec<(String, Vec<String>)>,
     pub foreign_keys: Vec<String>,
+    /// The tables the load emptied, as the engine names them in SQL (PostgreSQL quoted and
+    /// qualified; MySQL/MariaDB bare): a load that did not end leaves their rows to no one, and
+    /// mending empties them all before the keys come back. Absent from older records.
+    #[serde(default)]
+    pub emptied: Vec<String>,
 }
 
 /// One Redis key as a masked copy reads and writes it.
@@ -92,6 +97,16 @@ pub enum RedisData {
 impl Restore {
     pub fn is_empty(&self) -> bool {
         self.keys.iter().all(|(_, s)| s.is_empty()) && self.foreign_keys.is_empty()
+    }
+
+    /// What mending empties: [`Restore::emptied`], or for a record written before that was
+    /// recorded, the tables whose keys it holds.
+    pub(in crate::engine) fn emptied_tables(&self) -> Vec<String> {
+        if self.emptied.is_empty() {
+            self.keys.iter().map(|(table, _)| table.clone()).collect()
+        } else {
+            self.emptied.clone()
+        }
     }
 }
 
@@ -415,7 +430,7 @@ impl Session {
             Inner::Mysql(s) => {
                 s.restore_pending_triggers().await?;
                 let mut restore = s.prepare_load(tables, empty).await?;
-                let indexes = s.take_indexes(tables).await?;
+                let indexes = s.take_indexes(tables, empty).await?;
                 restore.keys.extend(indexes.keys);
                 restore.foreign_keys.extend(indexes.foreign_keys);
                 let triggers = s.take_triggers(tables).await?;

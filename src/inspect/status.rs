@@ -193,17 +193,16 @@ async fn read(
             status.warnings.push(format!("applied migration {unknown} is not in the folder"));
         }
     }
-    status.seeding = load::seeding(session).await?;
-    let keys_off = status.seeding.as_ref().is_some_and(|s| s.keys_off);
+    let keys_off = session.load_pending().await?;
+    status.seeding = load::seeding(session, keys_off).await?;
     // Keys off change the fingerprint: the schema is compared once they are back.
-    let unfinished = status.seeding.as_ref().filter(|s| s.keys_off || !s.complete);
-    if let Some(s) = unfinished {
-        let off = if s.keys_off { ", its tables' keys and indexes off meanwhile" } else { "" };
+    if keys_off || status.seeding.as_ref().is_some_and(|s| !s.complete) {
+        let off = if keys_off { ", its tables' keys and indexes off meanwhile" } else { "" };
         status.drift.push(match &expected.lock {
             Lock::Held(holder) => {
                 format!("the seeding has not ended{off}; {holder} holds the environment now")
             }
-            Lock::Free if s.keys_off => {
+            Lock::Free if keys_off => {
                 "a seeding stopped before its end and left its tables' keys and indexes off (the \
                  schema is compared again once they are back): `dbtwin seed` puts them back"
                     .to_string()
@@ -212,8 +211,8 @@ async fn read(
                 "the last seeding stopped before its end: `dbtwin seed` redoes it".to_string()
             }
             Lock::Unknown => format!(
-                "the last seeding did not end (still running, or stopped){off}: `dbtwin seed` \
-                 finishes it"
+                "the last seeding did not end (still running, or stopped){off}: the \
+                 environment's next `dbtwin seed` finishes it"
             ),
         });
     }

@@ -18,8 +18,12 @@ pub const PROFILE: &str = "dbtwin.profile";
 pub const CREATED_AT: &str = "dbtwin.created-at";
 /// The `up` run that created the object: a failed or interrupted run removes exactly these.
 pub const RUN: &str = "dbtwin.run";
-/// Who holds an environment lock: `host:pid`.
+/// Who holds an environment lock: `host:boot:pid`.
 pub const LOCK_OWNER: &str = "dbtwin.lock-owner";
+/// When that process started (clock ticks since boot), where it can be read: a pid used again by
+/// a later process is not the holder. A label of its own, so that dbtwin releases that read only
+/// the owner keep understanding it.
+pub const LOCK_START: &str = "dbtwin.lock-start";
 /// The database name inside the server, and the application's role.
 pub const DB_NAME: &str = "dbtwin.db-name";
 pub const APP_USER: &str = "dbtwin.app-user";

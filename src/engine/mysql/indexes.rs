@@ -37,6 +37,7 @@ impl Session {
     pub(in crate::engine) async fn take_indexes(
         &mut self,
         tables: &[String],
+        emptied: bool,
     ) -> Result<Restore, EngineError> {
         self.put_back_pending().await?;
         if tables.is_empty() {
@@ -95,6 +96,9 @@ impl Session {
         if restore.is_empty() {
             return Ok(restore);
         }
+        if emptied {
+            restore.emptied = tables.to_vec();
+        }
         // Recorded before anything is dropped: whatever happens next, the definitions survive.
         let json = serde_json::to_string(&restore).unwrap_or_default();
         self.set_state(RESTORE_KEY, &json).await?;
@@ -128,15 +132,13 @@ impl Session {
         self.put_back_pending().await
     }
 
-    /// [`crate::engine::Session::mend_load`]: the tables whose indexes the record holds.
+    /// [`crate::engine::Session::mend_load`]: the tables the record says the load emptied (a
+    /// record from before they were recorded: those whose indexes it holds).
     pub(in crate::engine) async fn mend_load(&mut self) -> Result<(), EngineError> {
-        let tables: Vec<String> = match self.state(RESTORE_KEY).await? {
-            Some(json) => serde_json::from_str::<Restore>(&json)
-                .unwrap_or_default()
-                .keys
-                .into_iter()
-                .map(|(table, _)| table)
-                .collect(),
+        let tables = match self.state(RESTORE_KEY).await? {
+            Some(json) => {
+                serde_json::from_str::<Restore>(&json).unwrap_or_default().emptied_tables()
+            }
             None => Vec::new(),
         };
         self.recover_load(&tables).await

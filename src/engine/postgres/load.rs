@@ -155,6 +155,9 @@ impl Session {
         }
         restore.keys = by_table.into_iter().collect();
 
+        if empty {
+            restore.emptied = names.clone();
+        }
         // Recorded before anything is dropped: whatever happens next, the definitions survive.
         if !restore.is_empty() {
             let json = serde_json::to_string(&restore).unwrap_or_default();
@@ -303,12 +306,12 @@ impl Session {
         self.put_back(&restore).await
     }
 
-    /// [`crate::engine::Session::mend_load`]: the recorded tables are the server's own names.
+    /// [`crate::engine::Session::mend_load`]: the recorded tables are SQL names already (quoted
+    /// and qualified when emptied; the server's `regclass` text for the keys' tables).
     pub(in crate::engine) async fn mend_load(&mut self) -> Result<(), EngineError> {
         let Some(pending) = self.state(RESTORE_KEY).await? else { return Ok(()) };
         let restore: Restore = serde_json::from_str(&pending).unwrap_or_default();
-        let names: Vec<String> = restore.keys.iter().map(|(table, _)| table.clone()).collect();
-        self.recover(&names, true).await
+        self.recover(&restore.emptied_tables(), true).await
     }
 
     /// After a load of `tables` that failed: they are emptied and what the load took away

@@ -108,6 +108,14 @@ fn pg_profile(names: &[(&str, u64)]) -> String {
     yaml
 }
 
+/// A fresh project folder whose migrations folder holds `schema` as its one migration.
+fn project(schema: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(dir.path().join("migrations/V1__schema.sql"), schema).unwrap();
+    dir
+}
+
 fn offline_images() -> String {
     "images:\n  postgres: { \"17\": dbtwin-offline/postgres:17 }\n  mariadb: { \"11.8\": dbtwin-offline/mariadb:11.8 }\n  redis: { \"7.0\": dbtwin-offline/redis:7.0 }\n".into()
 }
@@ -136,9 +144,7 @@ async fn checksums(client: &tokio_postgres::Client) -> BTreeMap<String, String> 
 async fn postgres_inference_generators_determinism_and_reseed() {
     let Some(rt) = docker().await else { return };
     let _slot = Slot::take().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("migrations")).unwrap();
-    std::fs::write(dir.path().join("migrations/V1__schema.sql"), PG_SCHEMA).unwrap();
+    let dir = project(PG_SCHEMA);
     std::fs::write(dir.path().join("seed.yaml"), PG_SEED).unwrap();
     let profile = write_profile(dir.path(), "p.yaml", &pg_profile(&[("a", 7), ("b", 7), ("c", 8)]));
     let env = unique_env("seed-pg");
@@ -400,9 +406,7 @@ async fn foreign_keys_come_back_validated_either_way(admin_url: &str, a: &tokio_
 async fn seed_file_errors_start_nothing_and_schema_errors_load_nothing() {
     let Some(rt) = docker().await else { return };
     let _slot = Slot::take().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("migrations")).unwrap();
-    std::fs::write(dir.path().join("migrations/V1__schema.sql"), PG_SCHEMA).unwrap();
+    let dir = project(PG_SCHEMA);
     let profile = write_profile(dir.path(), "p.yaml", &pg_profile(&[("a", 1)]));
     let env = unique_env("seed-err");
     let _cleanup = Cleanup(env.clone());
@@ -597,9 +601,7 @@ CREATE TABLE products (
 async fn inference_keeps_edge_constraints() {
     let Some(rt) = docker().await else { return };
     let _slot = Slot::take().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("migrations")).unwrap();
-    std::fs::write(dir.path().join("migrations/V1__schema.sql"), EDGE_SCHEMA).unwrap();
+    let dir = project(EDGE_SCHEMA);
     std::fs::write(dir.path().join("seed.yaml"), "default_rows: 1200\n").unwrap();
     let profile = write_profile(dir.path(), "p.yaml", &pg_profile(&[("e", 3)]));
     let env = unique_env("seed-edge");
@@ -650,15 +652,11 @@ async fn inference_keeps_edge_constraints() {
 async fn a_killed_seeding_shows_in_status_and_the_next_seed_mends_it() {
     let Some(rt) = docker().await else { return };
     let _slot = Slot::take().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("migrations")).unwrap();
-    std::fs::write(
-        dir.path().join("migrations/V1__schema.sql"),
+    let dir = project(
         "CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, label text NOT NULL);
          CREATE INDEX big_n ON big (n);
          CREATE TABLE note (big_id bigint NOT NULL REFERENCES big (id), body text NOT NULL);",
-    )
-    .unwrap();
+    );
     // Big enough that loading it takes a while after the keys are off (about a second here).
     // `note` has a foreign key and no key of its own: mending must empty it too, or its old
     // rows would stop the foreign key to the emptied `big` from coming back.
